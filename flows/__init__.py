@@ -1,0 +1,1 @@
+"""Prefect flows: one module per job a person schedules or starts in the Prefect UI."""

@@ -1,0 +1,1 @@
+"""hhcast: forecast weekly unscheduled-maintenance man-hours from fleet utilisation."""

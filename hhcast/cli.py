@@ -1,0 +1,145 @@
+"""The `hhcast` command: generate sample exports, run the pipeline's flows, try it all at once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks.summary import IngestSummary
+
+# Prefect's telemetry cannot reach the internet from most plants' networks; it only logs errors.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+DEMO_DIR = Path("data/sample")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run one subcommand; return the process exit code."""
+    args = _parser().parse_args(argv)
+    from hhcast.config import ConfigError
+    from warehouse.connection import WarehouseBusy
+
+    try:
+        return args.run(args)
+    except (ConfigError, WarehouseBusy, FileNotFoundError) as exc:
+        print(f"hhcast: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hhcast", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    gen = commands.add_parser("generate", help="write deterministic sample exports and truth")
+    gen.add_argument("--out", type=Path, required=True, help="folder to write landing/ and truth/")
+    gen.add_argument("--preset", choices=["small", "medium", "large"], default="medium")
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--start", type=date.fromisoformat, help="emit rows from this date on")
+    gen.add_argument("--end", type=date.fromisoformat, help="emit rows up to this date")
+    gen.add_argument("--drift-from", type=date.fromisoformat, help="HH per flight hour changes")
+    gen.add_argument("--drift-factor", type=float, default=1.0, help="... by this factor")
+    gen.set_defaults(run=_generate)
+
+    ing = commands.add_parser("ingest", help="load new raw exports from landing into raw.*")
+    ing.add_argument("--source", help="landing folder or s3:// URI (default: hhcast.yaml)")
+    ing.set_defaults(run=_ingest)
+
+    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("query", help='e.g. "select * from meta.ingested_files limit 5"')
+    sql.add_argument("--rows", type=int, default=50, help="rows to print at most")
+    sql.set_defaults(run=_sql)
+
+    demo = commands.add_parser(
+        "demo", help=f"generate the medium sample into {DEMO_DIR} if absent, then run the pipeline"
+    )
+    demo.add_argument("--preset", choices=["small", "medium", "large"], default="medium")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from hhcast.sample import generate
+
+    report = generate(
+        args.out,
+        preset=args.preset,
+        seed=args.seed,
+        start=args.start,
+        end=args.end,
+        drift_from=args.drift_from,
+        drift_factor=args.drift_factor,
+    )
+    print(
+        f"wrote {report.files} files to {report.out / 'landing'} ({report.event_rows:,} event "
+        f"rows, {report.utilization_rows:,} utilisation rows, {report.span[0]} to {report.span[1]})"
+        f"; truth in {report.out / 'truth'}"
+    )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    summary, failed = _run_ingest(args.source)
+    print(summary.render())
+    return 1 if failed else 0
+
+
+def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
+    """Run the ingest flow; return its summary and whether any file was rejected."""
+    from flows.ingest import ingest
+
+    state = ingest(source=source, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    return result, state.is_failed()
+
+
+def _sql(args: argparse.Namespace) -> int:
+    import duckdb
+    import polars as pl
+
+    from hhcast.config import load_settings
+    from warehouse.connection import connect
+
+    with connect(load_settings().warehouse, read_only=True) as con:
+        try:
+            frame = con.sql(args.query).pl()
+        except duckdb.Error as exc:
+            print(f"hhcast sql: {exc}", file=sys.stderr)
+            return 2
+    with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
+        print(frame)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hhcast.config import load_settings
+    from hhcast.sample import generate
+
+    landing = DEMO_DIR / "landing"
+    if not landing.exists():
+        print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
+        generate(DEMO_DIR, preset=args.preset)
+    summary, failed = _run_ingest(str(landing))
+    settings = load_settings()
+    print()
+    print("hhcast demo")
+    print(f"  landing    {landing}")
+    print(f"  ingest     {summary.headline()}")
+    print(f"  warehouse  {settings.warehouse}")
+    print(f"  archive    {settings.lake}/archive")
+    print(
+        '  try        hhcast sql "select aircraft_type, count(*) as work_items, '
+        'round(sum(hh_executed)) as hh from raw.unscheduled_events group by all order by hh desc"'
+    )
+    print('             hhcast sql "select * from meta.quarantine limit 10"')
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Load hhcast's settings from `hhcast.yaml`, with environment variables overriding any key."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "HHCAST_"
+CONFIG_ENV = "HHCAST_CONFIG"
+CONFIG_NAME = "hhcast.yaml"
+_REPO_DEFAULT = Path(__file__).resolve().parents[1] / CONFIG_NAME
+
+
+class ConfigError(ValueError):
+    """The configuration file or an HHCAST_* variable is invalid."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class S3Settings(_Strict):
+    endpoint_url: str | None = None
+
+
+class IngestSettings(_Strict):
+    max_parallel_files: int = Field(2, ge=1)
+    header_search_rows: int = Field(20, ge=1)
+    writer_lock_timeout_seconds: float = Field(900, ge=0)
+    ignore_names: list[str] = []
+
+
+class SourceSettings(_Strict):
+    """One raw source: its file format and the header names of each layout in circulation."""
+
+    table: str
+    format: Literal["excel", "csv"]
+    extensions: list[str]
+    layouts: dict[str, dict[str, str]]
+    delimiter: str = ","
+    encodings: list[str] = ["utf-8"]
+    placeholder_dates: list[str] = []
+    blank_cycles: int | None = None
+
+
+class ParsingSettings(_Strict):
+    date_formats: list[str]
+    thousands_separators: list[str] = ["'"]
+    excel_day_zero: date = date(1899, 12, 31)
+
+
+class ContractSettings(_Strict):
+    earliest_date: date
+    latest_date: date
+    max_item_hh: float
+    max_daily_flights: int
+    max_daily_block_hours: float
+    max_daily_cycles: int
+
+
+class FilterSettings(_Strict):
+    aircraft_type: str
+    excluded_signs: list[str]
+    excluded_ata_descriptions: list[str]
+    executed_zero_falls_back_to_planned: bool = True
+
+
+class Settings(_Strict):
+    """Everything hhcast reads from its config file, after environment overrides."""
+
+    landing: str
+    lake: str
+    warehouse: Path
+    s3: S3Settings = S3Settings()
+    ingest: IngestSettings = IngestSettings()
+    sources: dict[str, SourceSettings]
+    parsing: ParsingSettings
+    contracts: ContractSettings
+    filters: FilterSettings
+    source_path: Path | None = Field(None, exclude=True)
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        """Return a copy with top-level keys replaced (for CLI flags such as --source)."""
+        return self.model_copy(update={k: v for k, v in changes.items() if v is not None})
+
+
+def find_config_file(path: str | Path | None = None) -> Path:
+    """The config file to use: the argument, $HHCAST_CONFIG, ./hhcast.yaml, or the repo's."""
+    for candidate in (path, os.environ.get(CONFIG_ENV), Path.cwd() / CONFIG_NAME, _REPO_DEFAULT):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    raise ConfigError(
+        f"no {CONFIG_NAME} found (looked at ${CONFIG_ENV}, ./{CONFIG_NAME}, {_REPO_DEFAULT}); "
+        f"copy the repository's {CONFIG_NAME} next to where you run hhcast"
+    )
+
+
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read the config file, apply HHCAST_* environment overrides, and validate the result."""
+    config_file = find_config_file(path)
+    try:
+        raw = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_file}: not valid YAML: {exc}") from exc
+    overrides = apply_env_overrides(raw, os.environ if env is None else env)
+    try:
+        return Settings.model_validate({**raw, "source_path": config_file})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        origin = f" (after overrides from {', '.join(overrides)})" if overrides else ""
+        raise ConfigError(f"{config_file}{origin}: {problems}") from exc
+
+
+def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ) -> list[str]:
+    """Write HHCAST_A__B=value into raw['a']['b'] (value parsed as YAML); return names used."""
+    used = []
+    for name, value in sorted(env.items()):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
+        node = raw
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: '{key}' is not a section, it cannot hold '{keys[-1]}'")
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        # Paths and URIs stay strings even when YAML would read them as something else.
+        node[keys[-1]] = value if keys[-1] in {"landing", "lake", "warehouse"} else parsed
+        used.append(name)
+    return used

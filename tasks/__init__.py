@@ -1,0 +1,1 @@
+"""The steps of the flows, grouped by concern; pure functions under thin Prefect tasks."""

@@ -1,0 +1,105 @@
+"""Landing and lake I/O, the same on a local folder and on s3://bucket/prefix (through s3fs)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import fsspec
+from fsspec import AbstractFileSystem
+
+from hhcast.config import Settings
+
+ARCHIVE_DIR = "archive"
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    """A file found in landing: its URI (what hhcast calls it everywhere) and size."""
+
+    uri: str
+    bytes: int
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.uri).name
+
+
+def filesystem(location: str, settings: Settings) -> tuple[AbstractFileSystem, str]:
+    """The filesystem holding a location, and the location's path inside it."""
+    if location.startswith("s3://"):
+        fs = fsspec.filesystem(
+            "s3",
+            endpoint_url=settings.s3.endpoint_url,
+            use_listings_cache=False,
+        )
+        return fs, location.removeprefix("s3://").rstrip("/")
+    return fsspec.filesystem("file"), str(Path(location).resolve())
+
+
+def _uri(location: str, path: str) -> str:
+    return f"s3://{path}" if location.startswith("s3://") else path
+
+
+def list_landing(settings: Settings) -> list[LandedFile]:
+    """Every file under the landing location, in a stable order, minus hidden and ignored names.
+
+    A missing landing location is an error, not an empty one: a typo in HHCAST_LANDING must
+    not look like "no new files".
+    """
+    fs, root = filesystem(settings.landing, settings)
+    if not fs.exists(root):
+        raise FileNotFoundError(
+            f"landing location {settings.landing} does not exist; create it and drop the exports "
+            "there, or point HHCAST_LANDING (or `landing` in hhcast.yaml) at the right place"
+        )
+    found = fs.find(root, detail=True)
+    files = []
+    for path, info in sorted(found.items()):
+        name = PurePosixPath(path).name
+        if (
+            info.get("type") != "file"
+            or name.startswith(".")
+            or name in settings.ingest.ignore_names
+        ):
+            continue
+        files.append(LandedFile(uri=_uri(settings.landing, path), bytes=int(info.get("size") or 0)))
+    return files
+
+
+def read_bytes(uri: str, settings: Settings) -> bytes:
+    """The whole content of a landed file."""
+    fs, path = filesystem(uri, settings)
+    return fs.cat_file(path)
+
+
+def sha256(content: bytes) -> str:
+    """The content address of a file."""
+    return hashlib.sha256(content).hexdigest()
+
+
+def archive(content: bytes, digest: str, name: str, settings: Settings) -> str:
+    """Keep an unchanged copy of a handed-over file in the lake, addressed by its content.
+
+    The same content is stored once, however many names or runs it arrives under.
+    """
+    fs, root = filesystem(settings.lake, settings)
+    path = f"{root}/{ARCHIVE_DIR}/{digest[:2]}/{digest}/{name}"
+    # A partial copy left by a crash has the wrong size and is written again.
+    if not fs.exists(path) or fs.size(path) != len(content):
+        parent = path.rsplit("/", 1)[0]
+        fs.makedirs(parent, exist_ok=True)
+        fs.pipe_file(path, content)
+    return _uri(settings.lake, path)
+
+
+def retry_on_io_error(task, task_run, state) -> bool:
+    """Prefect retry condition: retry lake and landing I/O failures, never bugs or bad data."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False

@@ -1,0 +1,147 @@
+"""Write one file's outcome to the warehouse in a single transaction: its rows, or none of them."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse.connection import connect
+
+# DuckDB connections are per thread; transactions of this process still go one at a time so
+# a file's replacement of its earlier version never races another file's load.
+_WRITE_LOCK = threading.Lock()
+
+TERMINAL = ("loaded", "skipped_duplicate")  # statuses that need no further work on re-run
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What ingestion did with one landed file (`unchanged` ones are reported, not recorded)."""
+
+    uri: str
+    sha256: str
+    bytes: int
+    status: str  # loaded | rejected | skipped_duplicate | unchanged
+    source: str | None = None
+    layout: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+    archive_uri: str | None = None
+
+
+def known_files(warehouse: Path) -> dict[tuple[str, str], str]:
+    """Status of every (uri, sha256) the warehouse has seen, to skip unchanged files early."""
+    with connect(warehouse) as con:
+        rows = con.execute("select uri, sha256, status from meta.ingested_files").fetchall()
+    return {(uri, digest): status for uri, digest, status in rows}
+
+
+def record(
+    warehouse: Path,
+    outcome: FileOutcome,
+    table: str | None = None,
+    rows: pl.DataFrame | None = None,
+    quarantine: pl.DataFrame | None = None,
+) -> FileOutcome:
+    """Record a file: for a loaded one, replace any earlier version's rows with its own.
+
+    Returns the outcome as recorded (a loaded file whose content is already in the warehouse
+    under another name becomes `skipped_duplicate`, its rows not loaded twice).
+    """
+    now = datetime.now(UTC)
+    with _WRITE_LOCK, connect(warehouse) as con:
+        con.begin()
+        try:
+            if outcome.status == "loaded":
+                outcome = _load(con, outcome, table, rows, quarantine, now)
+            elif _unchanged_rejection(con, outcome):
+                con.rollback()
+                return outcome
+            _upsert_file(con, outcome, now)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return outcome
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    outcome: FileOutcome,
+    table: str,
+    rows: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    now: datetime,
+) -> FileOutcome:
+    twin = con.execute(
+        "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
+        [outcome.sha256, outcome.uri],
+    ).fetchone()
+    if twin:
+        return replace(
+            outcome,
+            status="skipped_duplicate",
+            rows_loaded=0,
+            rows_quarantined=0,
+            error=f"same content as {twin[0]}, already loaded; its rows were not loaded twice",
+        )
+    earlier = con.execute(
+        "update meta.ingested_files set status = 'superseded' "
+        "where uri = ? and sha256 <> ? and status = 'loaded' returning sha256",
+        [outcome.uri, outcome.sha256],
+    ).fetchall()
+    if earlier:
+        # An earlier version of this file (same name, other content) gives way to this one.
+        for replaced in ("raw.unscheduled_events", "raw.aircraft_utilization", "meta.quarantine"):
+            con.execute(f"delete from {replaced} where source_file = ?", [outcome.uri])
+    lineage = [
+        pl.lit(outcome.layout).alias("layout"),
+        pl.lit(outcome.uri).alias("source_file"),
+        pl.lit(outcome.sha256).alias("source_sha256"),
+        pl.lit(now).alias("loaded_at"),
+    ]
+    _insert(con, table, rows.with_columns(lineage))
+    _insert(
+        con,
+        "meta.quarantine",
+        quarantine.with_columns(
+            pl.lit(outcome.uri).alias("source_file"),
+            pl.lit(outcome.sha256).alias("source_sha256"),
+            pl.lit(now).alias("ingested_at"),
+        ),
+    )
+    return outcome
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        con.register("incoming", frame.to_arrow())
+        con.execute(f"insert into {table} by name select * from incoming")
+        con.unregister("incoming")
+
+
+def _unchanged_rejection(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> bool:
+    # A file rejected again for the same reason changes no row: re-runs stay idempotent.
+    previous = con.execute(
+        "select status, error from meta.ingested_files where uri = ? and sha256 = ?",
+        [outcome.uri, outcome.sha256],
+    ).fetchone()
+    return previous == ("rejected", outcome.error)
+
+
+def _upsert_file(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, now: datetime) -> None:
+    values = asdict(outcome)
+    columns = [c for c in values if c != "status"] + ["status", "ingested_at"]
+    row = [values[c] for c in columns[:-2]] + [outcome.status, now]
+    con.execute(
+        f"insert or replace into meta.ingested_files ({', '.join(columns)}) "
+        f"values ({', '.join('?' for _ in columns)})",
+        row,
+    )

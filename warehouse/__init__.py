@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: its schema and the one module that opens connections."""

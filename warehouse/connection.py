@@ -1,0 +1,124 @@
+"""The one place that opens the DuckDB warehouse: short-lived connections, one writer at a time.
+
+DuckDB lets a single process hold a database file open for writing, and while it does no
+other process can open it at all. Prefect runs every flow run in its own process and analysts
+query from theirs, so connections here are short-lived, writers queue on a lock file beside
+the database, and anyone who finds the file busy waits with backoff instead of crashing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+SCHEMA_DIR = Path(__file__).parent / "schema"
+SCHEMA_FILES = ("raw.sql", "meta.sql")
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseBusy(RuntimeError):
+    """The warehouse stayed locked by another process for longer than we were willing to wait."""
+
+
+@contextmanager
+def connect(
+    path: str | Path, *, read_only: bool = False, timeout: float = 60.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for the duration of a block, retrying while another process holds it.
+
+    Open one connection per thread (DuckDB connections are not thread-safe); connections of
+    one process to the same file share a single database instance, so that is cheap.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise FileNotFoundError(
+            f"warehouse {path} does not exist yet: run `hhcast ingest` (or `hhcast demo`) first"
+        )
+    con = _connect_with_retry(path, read_only=read_only, timeout=timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _connect_with_retry(
+    path: Path, *, read_only: bool, timeout: float
+) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"warehouse {path} has been locked by another process for {timeout:.0f} s "
+                    f"({exc}). Wait for the running hhcast flow to finish, or close the other "
+                    "program holding the file (a DuckDB shell, a notebook), then retry."
+                ) from exc
+            log.info("warehouse %s is busy, retrying in %.2f s", path, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+@contextmanager
+def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
+    """Hold the warehouse's single-writer lock (a lock file beside it) for a block.
+
+    A second writer waits here, logging who holds the lock, instead of failing on DuckDB's
+    own file lock halfway through its work.
+    """
+    lock_path = Path(f"{path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout
+        delay, announced = 0.1, False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"warehouse {path} is being written by {holder} and stayed locked for "
+                        f"{timeout:.0f} s; wait for that run to finish or raise "
+                        "ingest.writer_lock_timeout_seconds"
+                    ) from None
+                if not announced:
+                    log.warning("waiting for the warehouse writer lock held by %s", holder)
+                    announced = True
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {since}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and meta schemas and tables if they do not exist yet (idempotent)."""
+    for name in SCHEMA_FILES:
+        con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))

@@ -150,7 +150,7 @@ def enforce(typed: pl.DataFrame, raw: pl.DataFrame, schema: pa.DataFrameSchema) 
     rejected = failures.get_column("row_index").unique()
     accepted = (
         typed.with_row_index("row_index")
-        .filter(~pl.col("row_index").is_in(rejected))
+        .filter(~pl.col("row_index").is_in(rejected.implode()))
         .drop("row_index")
     )
     return Verdict(accepted=accepted, failures=failures)

@@ -51,7 +51,7 @@ def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     """Failed checks with the row number and the raw text a person will look for."""
     failing = (
         raw.with_row_index("row_index")
-        .filter(pl.col("row_index").is_in(failures.get_column("row_index").unique()))
+        .filter(pl.col("row_index").is_in(failures.get_column("row_index").unique().implode()))
         .unpivot(
             index=["row_index", "source_row"],
             variable_name="column_name",

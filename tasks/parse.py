@@ -21,7 +21,7 @@ _EXCEL_LEAP_BUG = date(1900, 3, 1)
 
 def text(column: str) -> pl.Expr:
     """The cell trimmed of surrounding whitespace, null when blank."""
-    stripped = pl.col(column).str.strip_chars()
+    stripped = pl.col(column).cast(pl.String).str.strip_chars()
     return pl.when(stripped.str.len_chars() > 0).then(stripped)
 
 

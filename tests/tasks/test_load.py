@@ -1,0 +1,109 @@
+"""Per-file loads are idempotent, replace changed files, skip copies, and are all-or-nothing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from flows.ingest import prepare_warehouse
+from tasks import load
+from tasks.ingest import ingest_file
+from tasks.lake import list_landing
+from warehouse.connection import connect
+
+ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
+TABLES = (
+    "raw.unscheduled_events",
+    "raw.aircraft_utilization",
+    "meta.ingested_files",
+    "meta.quarantine",
+)
+
+
+def ingest_landing(settings) -> list[load.FileOutcome]:
+    """The ingest flow's steps without Prefect, one file after the other."""
+    known = prepare_warehouse.fn(settings)
+    return [ingest_file.fn(f, settings, known) for f in list_landing(settings)]
+
+
+def snapshot(settings) -> dict[str, list[tuple]]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in TABLES}
+
+
+def count(settings, sql: str):
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_second_run_loads_nothing_and_changes_no_row(settings, paths, events_xlsx, utilization_csv):
+    events_xlsx(paths["landing"] / "events" / "e.xlsx", [ROW, ROW[:7] + ["1:00", "n/a"]])
+    utilization_csv(
+        paths["landing"] / "util" / "u.csv",
+        [["2019.03.07", "PR-GAA", "B737NG", "4", "7:30", "4", "1:00", "1"]],
+    )
+    (paths["landing"] / "junk.xlsx").write_bytes(b"not a workbook")
+    first = ingest_landing(settings)
+    assert sorted(o.status for o in first) == ["loaded", "loaded", "rejected"]
+    before = snapshot(settings)
+    second = ingest_landing(settings)
+    assert sorted(o.status for o in second) == ["rejected", "unchanged", "unchanged"]
+    assert snapshot(settings) == before
+
+
+def test_changed_file_replaces_the_rows_of_its_earlier_version(settings, paths, events_xlsx):
+    path = paths["landing"] / "e.xlsx"
+    events_xlsx(path, [ROW, ROW, ROW[:7] + ["1:00", "n/a"]])
+    ingest_landing(settings)
+    events_xlsx(path, [ROW[:7] + ["2:00", "2:00"]])  # re-exported: one row, no bad ones
+    (outcome,) = ingest_landing(settings)
+    assert outcome.status == "loaded"
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 1
+    assert count(settings, "select sum(hh_executed) from raw.unscheduled_events") == 2.0
+    assert count(settings, "select count(*) from meta.quarantine") == 0
+    statuses = count(settings, "select list(status order by status) from meta.ingested_files")
+    assert statuses == ["loaded", "superseded"]
+
+
+def test_same_content_under_another_name_is_not_loaded_twice(settings, paths, events_xlsx):
+    first = events_xlsx(paths["landing"] / "a" / "e.xlsx", [ROW, ROW])
+    (paths["landing"] / "b").mkdir()
+    (paths["landing"] / "b" / "e copy.xlsx").write_bytes(first.read_bytes())
+    outcomes = ingest_landing(settings)
+    assert [o.status for o in outcomes] == ["loaded", "skipped_duplicate"]
+    assert "a/e.xlsx" in outcomes[1].error
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 2
+
+
+def test_a_file_loads_in_one_transaction(settings, paths, events_xlsx, monkeypatch):
+    events_xlsx(paths["landing"] / "e.xlsx", [ROW, ROW])
+    original = load._insert
+
+    def fail_on_quarantine(con, table, frame):
+        if table == "meta.quarantine":
+            raise duckdb.IOException("disk full")  # after the raw rows went in
+        original(con, table, frame)
+
+    monkeypatch.setattr(load, "_insert", fail_on_quarantine)
+    with pytest.raises(duckdb.IOException):
+        ingest_landing(settings)
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 0
+    assert count(settings, "select count(*) from meta.ingested_files") == 0
+    monkeypatch.setattr(load, "_insert", original)
+    assert [o.status for o in ingest_landing(settings)] == ["loaded"]
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 2
+
+
+def test_every_handed_over_file_is_archived_unchanged(settings, paths, events_xlsx):
+    good = events_xlsx(paths["landing"] / "e.xlsx", [ROW])
+    bad = paths["landing"] / "bad.xlsx"
+    bad.write_bytes(b"garbage")
+    outcomes = {o.uri: o for o in ingest_landing(settings)}
+    for path in (good, bad):
+        archived = outcomes[str(path)].archive_uri
+        assert archived.startswith(str(paths["lake"] / "archive"))
+        assert outcomes[str(path)].sha256 in archived
+        with open(archived, "rb") as copy:
+            assert copy.read() == path.read_bytes()

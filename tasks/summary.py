@@ -58,17 +58,22 @@ class IngestSummary:
         ]
 
     def render(self, limit: int = 15) -> str:
-        """A plain-text table for the terminal: problems first, then the largest loads."""
-        rows = sorted(self.table(), key=lambda r: (r["status"] == "loaded", -int(r["quarantined"])))
-        lines = [f"{'status':<18} {'rows':>9} {'quar.':>6}  file"]
-        for row in rows[:limit]:
+        """A plain-text report for the terminal: the headline, then files that need a look."""
+        attention = [r for r in self.table() if r["status"] != "loaded" or r["quarantined"]]
+        attention.sort(key=lambda r: (r["status"] == "loaded", -int(r["quarantined"])))
+        lines = [self.headline()]
+        if attention:
+            lines.append(f"{'status':<18} {'rows':>9} {'quar.':>6}  file")
+        for row in attention[:limit]:
             counts = f"{row['rows read']:>9,} {row['quarantined']:>6,}"
             lines.append(f"{row['status']:<18} {counts}  {row['file']}")
             if row["error"]:
                 lines.append(f"{'':<18} -> {row['error']}")
-        if len(rows) > limit:
-            lines.append(f"... and {len(rows) - limit} more (see meta.ingested_files)")
-        return "\n".join([self.headline(), *lines])
+        if len(attention) > limit:
+            lines.append(f"... and {len(attention) - limit} more (see meta.ingested_files)")
+        if self.rows_quarantined:
+            lines.append('quarantined rows: hhcast sql "select * from meta.quarantine"')
+        return "\n".join(lines)
 
 
 @task(name="publish-ingest-summary", cache_policy=NO_CACHE)

@@ -1,0 +1,52 @@
+"""Settings come from hhcast.yaml; any key can be overridden from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hhcast.config import ConfigError, load_settings
+
+
+def test_the_repository_config_holds_both_layouts_and_the_business_rules():
+    settings = load_settings(env={})
+    events = settings.sources["unscheduled_events"]
+    assert set(events.layouts) == {"legacy", "layout_2021"}
+    assert events.layouts["legacy"]["hh_executed"] == "HH Executado WO"
+    assert settings.filters.aircraft_type == "B737NG"
+    assert settings.filters.excluded_signs == ["PILOT", "CABIN"]
+
+
+def test_top_level_and_nested_keys_are_overridden_from_the_environment():
+    settings = load_settings(
+        env={
+            "HHCAST_LANDING": "s3://plant/landing",
+            "HHCAST_WAREHOUSE": "/srv/hhcast/wh.duckdb",
+            "HHCAST_FILTERS__AIRCRAFT_TYPE": "A320",
+            "HHCAST_FILTERS__EXCLUDED_SIGNS": "[PILOT]",
+            "HHCAST_INGEST__MAX_PARALLEL_FILES": "4",
+            "UNRELATED": "x",
+        }
+    )
+    assert settings.landing == "s3://plant/landing"
+    assert settings.warehouse == Path("/srv/hhcast/wh.duckdb")
+    assert settings.filters.aircraft_type == "A320"
+    assert settings.filters.excluded_signs == ["PILOT"]
+    assert settings.ingest.max_parallel_files == 4
+
+
+def test_a_misspelt_variable_is_an_error_naming_it():
+    with pytest.raises(ConfigError, match="HHCAST_FILTERS__AIRCRAFT_TYP") as error:
+        load_settings(env={"HHCAST_FILTERS__AIRCRAFT_TYP": "A320"})
+    assert "aircraft_typ" in str(error.value)
+
+
+def test_an_invalid_value_names_the_file_and_the_key(tmp_path):
+    config = tmp_path / "hhcast.yaml"
+    text = Path("hhcast.yaml").read_text() if Path("hhcast.yaml").exists() else None
+    assert text, "run the tests from the repository root"
+    config.write_text(text.replace("max_parallel_files: 2", "max_parallel_files: zero"))
+    with pytest.raises(ConfigError) as error:
+        load_settings(config, env={})
+    assert str(config) in str(error.value) and "ingest.max_parallel_files" in str(error.value)

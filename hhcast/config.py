@@ -63,6 +63,20 @@ class ContractSettings(_Strict):
     max_daily_cycles: int
 
 
+class FeatureSettings(_Strict):
+    """How weeks are cut and which history features the weekly table carries."""
+
+    week_starts_on: Literal["monday", "sunday"] = "monday"
+    hh_lags: list[int] = Field(default_factory=lambda: [1, 2, 4, 52])
+    rolling_weeks: list[int] = Field(default_factory=lambda: [4, 13])
+    min_aircraft_days: int = Field(1, ge=0)
+
+    @property
+    def lookback_weeks(self) -> int:
+        """How many earlier weeks a week's features read."""
+        return max([*self.hh_lags, *self.rolling_weeks, 0])
+
+
 class FilterSettings(_Strict):
     aircraft_type: str
     excluded_signs: list[str]
@@ -81,6 +95,7 @@ class Settings(_Strict):
     sources: dict[str, SourceSettings]
     parsing: ParsingSettings
     contracts: ContractSettings
+    features: FeatureSettings = FeatureSettings()
     filters: FilterSettings
     source_path: Path | None = Field(None, exclude=True)
 

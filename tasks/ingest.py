@@ -22,18 +22,21 @@ class SourceContract:
 
     typed: Callable[[RawTable, Settings], pl.DataFrame]
     rules: Callable[[ContractSettings], dict[str, contracts.ColumnRule]]
+    day: str  # the column dating a row, whose span later rebuilds recompute
 
 
 SOURCES: dict[str, SourceContract] = {
     "unscheduled_events": SourceContract(
         typed=lambda raw, s: parse.typed_events(raw.frame, s.parsing),
         rules=contracts.event_rules,
+        day="closing_date",
     ),
     "aircraft_utilization": SourceContract(
         typed=lambda raw, s: parse.typed_utilization(
             raw.frame, s.parsing, s.sources["aircraft_utilization"]
         ),
         rules=contracts.utilization_rules,
+        day="dep_date",
     ),
 }
 
@@ -101,6 +104,7 @@ def ingest_file(
         )
         return record(settings.warehouse, rejected)
     accepted, quarantine = check_rows(raw, settings)
+    days = accepted.get_column(SOURCES[raw.source].day)
     loaded = FileOutcome(
         uri=landed.uri,
         sha256=digest,
@@ -112,6 +116,8 @@ def ingest_file(
         rows_loaded=accepted.height,
         rows_quarantined=raw.rows_read - accepted.height,
         archive_uri=archived,
+        first_date=days.min(),
+        last_date=days.max(),
     )
     table = settings.sources[raw.source].table
     return record(settings.warehouse, loaded, table, accepted, quarantine)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from warehouse.connection import connect
+from warehouse.connection import connect, first_row
 
 # DuckDB connections are per thread; transactions of this process still go one at a time so
 # a file's replacement of its earlier version never races another file's load.
@@ -34,6 +34,8 @@ class FileOutcome:
     rows_quarantined: int = 0
     error: str | None = None
     archive_uri: str | None = None
+    first_date: date | None = None
+    last_date: date | None = None
 
 
 def known_files(warehouse: Path) -> dict[tuple[str, str], str]:
@@ -80,10 +82,11 @@ def _load(
     quarantine: pl.DataFrame,
     now: datetime,
 ) -> FileOutcome:
-    twin = con.execute(
+    twin = first_row(
+        con,
         "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
         [outcome.sha256, outcome.uri],
-    ).fetchone()
+    )
     if twin:
         return replace(
             outcome,
@@ -129,10 +132,11 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
 
 def _unchanged_rejection(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> bool:
     # A file rejected again for the same reason changes no row: re-runs stay idempotent.
-    previous = con.execute(
+    previous = first_row(
+        con,
         "select status, error from meta.ingested_files where uri = ? and sha256 = ?",
         [outcome.uri, outcome.sha256],
-    ).fetchone()
+    )
     return previous == ("rejected", outcome.error)
 
 

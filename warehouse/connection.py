@@ -122,3 +122,14 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and meta schemas and tables if they do not exist yet (idempotent)."""
     for name in SCHEMA_FILES:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
+def first_row(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
+) -> tuple | None:
+    """The first row of a query, or None; the whole result is drained so the connection is free.
+
+    DuckDB 2 refuses further work on a connection whose last result was not read to the end.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None

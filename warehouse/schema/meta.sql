@@ -14,9 +14,15 @@ create table if not exists meta.ingested_files (
         check (status in ('loaded', 'rejected', 'skipped_duplicate', 'superseded')),
     error            varchar,      -- what went wrong and what to do, for a person
     archive_uri      varchar,      -- the unchanged copy in the lake
+    first_date       date,         -- earliest day among the file's loaded rows
+    last_date        date,         -- latest day among them (rebuilds recompute this span)
     ingested_at      timestamptz not null,
     primary key (uri, sha256)
 );
+
+-- Warehouses created before the date span was recorded.
+alter table meta.ingested_files add column if not exists first_date date;
+alter table meta.ingested_files add column if not exists last_date date;
 
 create table if not exists meta.quarantine (
     source_file   varchar not null,
@@ -26,4 +32,40 @@ create table if not exists meta.quarantine (
     check_name    varchar not null,
     raw_value     varchar,
     ingested_at   timestamptz not null
+);
+
+-- One row per build that changed the marts: what it produced and from which files.
+create table if not exists meta.dataset_versions (
+    version_id    varchar primary key,  -- content address of the marts and the files covered
+    built_at      timestamptz not null,
+    mode          varchar not null,     -- full | incremental
+    reason        varchar,
+    window_start  date,                 -- the weeks an incremental build recomputed
+    window_end    date,
+    fingerprint   varchar not null,     -- hash of the rendered SQL models
+    content_hash  varchar not null,     -- hash of every marts table's rows
+    marts         json not null,        -- per table: rows and hash
+    weeks         integer not null,
+    first_week    date,
+    last_week     date,
+    coverage_end  date,                 -- last day both sources cover
+    snapshot_uri  varchar               -- marts.features_weekly as built, in the lake (parquet)
+);
+
+create table if not exists meta.dataset_version_files (
+    version_id varchar not null,
+    uri        varchar not null,
+    sha256     varchar not null,
+    primary key (version_id, uri)
+);
+
+-- Every data test of every build.
+create table if not exists meta.data_test_results (
+    build_id     varchar not null,
+    test_name    varchar not null,
+    model        varchar not null,
+    status       varchar not null check (status in ('pass', 'fail', 'skipped')),
+    failing_rows bigint,
+    sample       json,                  -- a few failing rows
+    ran_at       timestamptz not null
 );

@@ -1,0 +1,71 @@
+-- Unscheduled work items of the studied fleet, counted the way the business counts them.
+-- Rules (all from hhcast.yaml `filters`): studied aircraft type only; crew reports and
+-- administrative entries out; executed HH of zero falls back to planned; a row repeated by
+-- overlapping exports counts as often as the one file holding it most often.
+with source as (
+    select * from raw.unscheduled_events
+),
+
+maintenance_findings as (
+    select *
+    from source
+    where upper(aircraft_type) = upper({{ filters.aircraft_type | sql }})
+      and upper(sign) not in {{ filters.excluded_signs | upper_list | sql }}
+      and upper(coalesce(ata_description, '')) not in {{ filters.excluded_ata_descriptions | upper_list | sql }}
+),
+
+copies_per_file as (
+    -- HH as exact decimals (to the microhour): the two layouts write the same duration
+    -- differently, and exact sums make every rebuild give identical totals
+    select
+        closing_date,
+        registration,
+        sign,
+        issue_station,
+        ata,
+        ata_description,
+        cast(round(hh_planned, 6) as decimal(18, 6)) as hh_planned,
+        cast(round(hh_executed, 6) as decimal(18, 6)) as hh_executed,
+        source_file,
+        count(*) as copies
+    from maintenance_findings
+    group by all
+),
+
+deduplicated as (
+    select
+        closing_date,
+        registration,
+        sign,
+        issue_station,
+        ata,
+        ata_description,
+        hh_planned,
+        hh_executed,
+        max(copies) as copies,
+        min(source_file) as source_file
+    from copies_per_file
+    group by all
+),
+
+final as (
+    select
+        closing_date,
+        registration,
+        sign,
+        issue_station,
+        ata,
+        ata_description,
+        hh_planned,
+        hh_executed,
+        case
+            when hh_executed = 0 and {{ filters.executed_zero_falls_back_to_planned | sql }}
+                then coalesce(hh_planned, 0)
+            else hh_executed
+        end as hh,
+        source_file,
+        unnest(range(copies)) as copy_index
+    from deduplicated
+)
+
+select * from final

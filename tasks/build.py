@@ -1,0 +1,160 @@
+"""Plan a build (full, incremental over a window of weeks, or nothing to do) and run models."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+
+from hhcast.config import Settings
+from tasks.models import Model, Window, render
+from warehouse.connection import first_row
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build will do, and why."""
+
+    mode: str  # full | incremental | up_to_date
+    reason: str
+    fingerprint: str
+    files: list[tuple[str, str]]  # (uri, sha256) of every loaded file the build covers
+    window: Window | None = None
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """How one model was built."""
+
+    name: str
+    materialized: str
+    mode: str  # view | full | incremental
+    rows: int | None
+    seconds: float
+
+
+def week_start(day: date, settings: Settings) -> date:
+    """The first day of the calendar week holding `day`, by `features.week_starts_on`."""
+    offset = day.isoweekday() % 7 if settings.features.week_starts_on == "sunday" else day.weekday()
+    return day - timedelta(days=offset)
+
+
+def _month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def affected_window(first: date, last: date, settings: Settings) -> Window:
+    """Every week whose features can change when rows dated `first`..`last` change.
+
+    The weeks holding those days; every week of their calendar months (`sum_uti_mensal`; a
+    week belongs to the month of its fourth day); and the weeks after them whose lags and
+    rolling means read them.
+    """
+    lookback = timedelta(weeks=settings.features.lookback_weeks)
+    start = week_start(first.replace(day=1) - timedelta(days=3), settings)
+    end = max(
+        week_start(last, settings), week_start(_month_end(last) - timedelta(days=3), settings)
+    )
+    end += lookback + timedelta(days=6)
+    return Window(start=start, end=end, lookback_start=start - lookback)
+
+
+def plan_build(
+    con: duckdb.DuckDBPyConnection,
+    models: list[Model],
+    settings: Settings,
+    fingerprint: str,
+    full_refresh: bool = False,
+) -> BuildPlan:
+    """Compare the loaded files with those the last build covered and decide what to rebuild."""
+    covered = con.execute(
+        "select uri, sha256 from meta.ingested_files where status = 'loaded' order by uri"
+    ).fetchall()
+    last = first_row(
+        con,
+        "select version_id, fingerprint, coverage_end from meta.dataset_versions "
+        "order by built_at desc limit 1",
+    )
+    missing = [m.name for m in models if m.materialized != "view" and not _exists(con, m.name)]
+    if full_refresh or last is None or missing or last[1] != fingerprint:
+        reason = (
+            "full refresh asked for"
+            if full_refresh
+            else "first build"
+            if last is None
+            else f"tables missing: {', '.join(missing)}"
+            if missing
+            else "models or configuration changed since the last build"
+        )
+        return BuildPlan("full", reason, fingerprint, covered)
+    before = set(
+        con.execute(
+            "select uri, sha256 from meta.dataset_version_files where version_id = ?", [last[0]]
+        ).fetchall()
+    )
+    changed = set(covered) ^ before
+    if not changed:
+        return BuildPlan(
+            "up_to_date", "no file loaded or replaced since the last build", fingerprint, covered
+        )
+    spans = con.execute(
+        "select uri, sha256, first_date, last_date from meta.ingested_files "
+        "where first_date is not null"
+    ).fetchall()
+    dated = [(start, end) for uri, digest, start, end in spans if (uri, digest) in changed]
+    first = min((start for start, _ in dated), default=None)
+    last_day = max((end for _, end in dated), default=None)
+    if first is None:
+        return BuildPlan("up_to_date", "changed files hold no dated rows", fingerprint, covered)
+    # Weeks that were incomplete at the last build's edge may be complete now.
+    first = min(first, last[2]) if last[2] else first
+    window = affected_window(first, last_day, settings)
+    reason = f"{len(changed)} file version(s) added or replaced, rows dated {first} to {last_day}"
+    return BuildPlan("incremental", reason, fingerprint, covered, window)
+
+
+def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    schema, table = name.split(".")
+    found = first_row(
+        con,
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    )
+    return bool(found[0])
+
+
+def build_model(
+    con: duckdb.DuckDBPyConnection, model: Model, settings: Settings, window: Window | None
+) -> ModelRun:
+    """Materialise one model: a view, a whole table, or the window of an incremental table."""
+    started = time.perf_counter()
+    con.execute(f"create schema if not exists {model.layer}")
+    if model.materialized == "view":
+        con.execute(f"create or replace view {model.name} as {render(model, settings)}")
+        return ModelRun(model.name, "view", "view", None, time.perf_counter() - started)
+    if model.materialized == "incremental" and window is not None:
+        con.begin()
+        try:
+            con.execute(
+                f"delete from {model.name} where {model.key} between ? and ?",
+                [window.start, window.end],
+            )
+            con.execute(f"insert into {model.name} by name {render(model, settings, window)}")
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        rows = first_row(
+            con,
+            f"select count(*) from {model.name} where {model.key} between ? and ?",
+            [window.start, window.end],
+        )[0]
+        return ModelRun(
+            model.name, model.materialized, "incremental", rows, time.perf_counter() - started
+        )
+    con.execute(f"create or replace table {model.name} as {render(model, settings)}")
+    rows = first_row(con, f"select count(*) from {model.name}")[0]
+    return ModelRun(model.name, model.materialized, "full", rows, time.perf_counter() - started)

@@ -1,0 +1,147 @@
+"""The SQL models in sql/: found on disk, rendered with the config, ordered by what they read.
+
+A model is one file, `sql/<layer>/<name>.sql`, materialised as `<layer>.<name>`: staging as
+views, the rest as tables. A first line `-- hhcast: materialized=incremental key=<column>`
+makes a table incremental: rebuilt only over a window of `<column>` values. Dependencies
+come from DuckDB's own parser (the tables each rendered query reads), not from a list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+import jinja2
+
+from hhcast.config import Settings
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+LAYERS = ("staging", "intermediate", "marts")
+_CONFIG_LINE = re.compile(r"^--\s*hhcast:\s*(.*)$", re.MULTILINE)
+
+
+class ModelError(ValueError):
+    """A model file is invalid; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The span an incremental build recomputes, in whole weeks; `lookback_start` adds history."""
+
+    start: date
+    end: date
+    lookback_start: date
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: its table name, template, materialisation and the models it reads."""
+
+    name: str
+    path: Path
+    template: str
+    materialized: str  # view | table | incremental
+    key: str | None = None
+    depends_on: tuple[str, ...] = field(default=())
+
+    @property
+    def layer(self) -> str:
+        return self.name.split(".")[0]
+
+
+def sql_literal(value: object) -> str:
+    """A Python value as a SQL literal (strings quoted, lists as tuples, dates typed)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, date):
+        return f"date '{value.isoformat()}'"
+    if isinstance(value, list | tuple):
+        return "(" + ", ".join(sql_literal(v) for v in value) + ")" if value else "(null)"
+    if value is None:
+        return "null"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _environment(settings: Settings) -> jinja2.Environment:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env.filters["sql"] = sql_literal
+    env.filters["upper_list"] = lambda values: [str(v).upper() for v in values]
+    sunday = settings.features.week_starts_on == "sunday"
+
+    def week_start(column: str) -> str:
+        if sunday:
+            return f"({column} - cast(dayofweek({column}) as integer))::date"
+        return f"date_trunc('week', {column})::date"
+
+    env.globals["week_start"] = week_start
+    return env
+
+
+def render(model: Model, settings: Settings, window: Window | None = None) -> str:
+    """The model's SQL for a full build (no window) or an incremental one."""
+    context = {
+        "filters": settings.filters,
+        "features": settings.features,
+        "is_incremental": window is not None,
+        "window_start": sql_literal(window.start) if window else None,
+        "window_end": sql_literal(window.end) if window else None,
+        "lookback_start": sql_literal(window.lookback_start) if window else None,
+    }
+    try:
+        return _environment(settings).from_string(model.template).render(context)
+    except jinja2.TemplateError as exc:
+        raise ModelError(f"{model.path}: {exc}") from exc
+
+
+def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Every model under sql/<layer>/, in an order where each comes after what it reads."""
+    found: dict[str, Model] = {}
+    for layer in LAYERS:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            found[f"{layer}.{path.stem}"] = _model(f"{layer}.{path.stem}", path)
+    models = {}
+    for name, model in found.items():
+        # Render as a full build: both variants read the same tables.
+        try:
+            tables = duckdb.get_table_names(render(model, settings), qualified=True)
+        except duckdb.Error as exc:
+            raise ModelError(f"{model.path}: DuckDB cannot parse it: {exc}") from exc
+        depends = tuple(sorted(t for t in tables if t in found and t != name))
+        models[name] = Model(**{**model.__dict__, "depends_on": depends})
+    try:
+        order = TopologicalSorter({n: m.depends_on for n, m in models.items()}).static_order()
+        return [models[n] for n in order]
+    except CycleError as exc:
+        raise ModelError(f"models read each other in a cycle: {' -> '.join(exc.args[1])}") from exc
+
+
+def _model(name: str, path: Path) -> Model:
+    template = path.read_text(encoding="utf-8")
+    options = {}
+    match = _CONFIG_LINE.search(template)
+    if match:
+        for pair in match.group(1).split():
+            key, _, value = pair.partition("=")
+            options[key] = value
+    layer = name.split(".")[0]
+    materialized = options.get("materialized", "view" if layer == "staging" else "table")
+    if materialized not in {"view", "table", "incremental"}:
+        raise ModelError(f"{path}: materialized={materialized} is not view, table or incremental")
+    if materialized == "incremental" and not options.get("key"):
+        raise ModelError(f"{path}: an incremental model needs key=<column> on its hhcast: line")
+    return Model(name, path, template, materialized, options.get("key"))
+
+
+def fingerprint(models: list[Model], settings: Settings) -> str:
+    """A hash of every model as rendered: when it changes, incremental state is stale."""
+    digest = hashlib.sha256()
+    for model in sorted(models, key=lambda m: m.name):
+        digest.update(f"{model.name}\n{model.materialized}\n{render(model, settings)}".encode())
+    return digest.hexdigest()

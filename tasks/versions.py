@@ -1,0 +1,100 @@
+"""Dataset versions: a content address for what a build produced, and a snapshot to train on."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from hhcast.config import Settings
+from tasks.build import BuildPlan
+from tasks.lake import filesystem
+from warehouse.connection import first_row
+
+SNAPSHOT_TABLE = "marts.features_weekly"
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """A recorded build of the marts."""
+
+    version_id: str
+    is_new: bool
+    weeks: int
+    first_week: object
+    last_week: object
+    snapshot_uri: str | None
+
+
+def table_hash(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, str]:
+    """Row count and an order-independent hash of a table's rows."""
+    rows, digest = first_row(
+        con,
+        f"select count(*), coalesce(md5(string_agg(h, '' order by h)), '') "
+        f"from (select md5(cast(t as varchar)) as h from {table} t)",
+    )
+    return rows, digest
+
+
+def record_version(
+    con: duckdb.DuckDBPyConnection, plan: BuildPlan, settings: Settings
+) -> DatasetVersion:
+    """Record the marts as built (unless this exact content and file set is known already)."""
+    marts = [
+        f"marts.{name}"
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts' "
+            "and table_type = 'BASE TABLE' order by table_name"
+        ).fetchall()
+    ]
+    per_table = {t: dict(zip(("rows", "hash"), table_hash(con, t), strict=True)) for t in marts}
+    content_hash = hashlib.sha256(json.dumps(per_table, sort_keys=True).encode()).hexdigest()
+    files = sorted(plan.files)
+    version_id = hashlib.sha256(f"{content_hash}\n{files}".encode()).hexdigest()[:16]
+    weeks, first_week, last_week = first_row(
+        con, f"select count(*), min(week_start), max(week_start) from {SNAPSHOT_TABLE}"
+    )
+    known = first_row(
+        con, "select snapshot_uri from meta.dataset_versions where version_id = ?", [version_id]
+    )
+    if known:
+        return DatasetVersion(version_id, False, weeks, first_week, last_week, known[0])
+    coverage_end = first_row(
+        con,
+        "select least(max(day) filter (where has_utilization), max(day) filter (where hh > 0)) "
+        "from intermediate.int_aircraft_daily",
+    )[0]
+    snapshot_uri = _snapshot(con, version_id, settings)
+    window = plan.window
+    con.begin()
+    con.execute(
+        "insert into meta.dataset_versions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            version_id, datetime.now(UTC), plan.mode, plan.reason,
+            window.start if window else None, window.end if window else None,
+            plan.fingerprint, content_hash, json.dumps(per_table), weeks, first_week,
+            last_week, coverage_end, snapshot_uri,
+        ],
+    )  # fmt: skip
+    con.executemany(
+        "insert into meta.dataset_version_files values (?, ?, ?)",
+        [[version_id, uri, digest] for uri, digest in files],
+    )
+    con.commit()
+    return DatasetVersion(version_id, True, weeks, first_week, last_week, snapshot_uri)
+
+
+def _snapshot(con: duckdb.DuckDBPyConnection, version_id: str, settings: Settings) -> str:
+    """Keep the weekly table of this version in the lake, so training can read it later."""
+    frame = con.sql(f"select * from {SNAPSHOT_TABLE} order by week_start").pl()
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    fs, root = filesystem(settings.lake, settings)
+    path = f"{root}/datasets/features_weekly/{version_id}.parquet"
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    fs.pipe_file(path, buffer.getvalue())
+    return f"s3://{path}" if settings.lake.startswith("s3://") else path

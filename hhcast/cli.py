@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--source", help="landing folder or s3:// URI (default: hhcast.yaml)")
     ing.set_defaults(run=_ingest)
 
+    tra = commands.add_parser("transform", help="rebuild the weekly features from raw.* with sql/")
+    tra.add_argument("--full-refresh", action="store_true", help="rebuild everything")
+    tra.set_defaults(run=_transform)
+
+    run = commands.add_parser("run", help="the whole pipeline: ingest, then transform")
+    run.add_argument("--source", help="landing folder or s3:// URI (default: hhcast.yaml)")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild every week")
+    run.set_defaults(run=_pipeline)
+
     sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", help='e.g. "select * from meta.ingested_files limit 5"')
     sql.add_argument("--rows", type=int, default=50, help="rows to print at most")
@@ -92,11 +101,42 @@ def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
     """Run the ingest flow; return its summary and whether any file was rejected."""
     from flows.ingest import ingest
 
-    state = ingest(source=source, return_state=True)
+    return _outcome(ingest(source=source, return_state=True))
+
+
+def _outcome(state):
+    """A flow's summary and whether it failed; a crash (not a reported failure) is raised."""
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         raise result
     return result, state.is_failed()
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from flows.transform import transform
+
+    summary, failed = _outcome(transform(full_refresh=args.full_refresh, return_state=True))
+    print(summary.headline())
+    for problem in summary.failed:
+        print(f"  failed: {problem}")
+    return 1 if failed else 0
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    from flows.pipeline import pipeline
+
+    summary, failed = _outcome(
+        pipeline(source=args.source, full_refresh=args.full_refresh, return_state=True)
+    )
+    _print_pipeline(summary)
+    return 1 if failed else 0
+
+
+def _print_pipeline(summary) -> None:
+    print(summary.ingest.render())
+    print(summary.transform.headline())
+    for problem in summary.transform.failed:
+        print(f"  failed: {problem}")
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -118,6 +158,7 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from flows.pipeline import pipeline
     from hhcast.config import load_settings
     from hhcast.sample import generate
 
@@ -125,19 +166,22 @@ def _demo(args: argparse.Namespace) -> int:
     if not landing.exists():
         print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
         generate(DEMO_DIR, preset=args.preset)
-    summary, failed = _run_ingest(str(landing))
+    summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
     settings = load_settings()
+    version = summary.transform.version
     print()
     print("hhcast demo")
     print(f"  landing    {landing}")
-    print(f"  ingest     {summary.headline()}")
+    print(f"  ingest     {summary.ingest.headline()}")
+    print(f"  transform  {summary.transform.headline()}")
+    if version:
+        print(f"  weeks      {version.weeks} weeks, {version.first_week} to {version.last_week}")
     print(f"  warehouse  {settings.warehouse}")
-    print(f"  archive    {settings.lake}/archive")
+    print(f"  lake       {settings.lake} (archive/, datasets/)")
     print(
-        '  try        hhcast sql "select aircraft_type, count(*) as work_items, '
-        'round(sum(hh_executed)) as hh from raw.unscheduled_events group by all order by hh desc"'
+        '  try        hhcast sql "select week_start, acft, sum_daily_hours, cycles, hh '
+        'from marts.features_weekly where is_complete order by week_start desc limit 8"'
     )
-    print('             hhcast sql "select * from meta.quarantine limit 10"')
     return 1 if failed else 0
 
 

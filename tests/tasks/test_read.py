@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import LAYOUT_2021_HEADER, Duration
+from builders import LAYOUT_2021_HEADER, Duration
 
 from hhcast.config import load_settings
 from tasks.read import UnreadableFile, read_export

@@ -1,0 +1,82 @@
+"""Each business rule of DOMAIN.md, applied by the staging models to hand-made raw rows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from raw_rows import event, flight
+
+EVENTS = "select registration, hh from staging.stg_unscheduled_events order by all"
+
+
+def test_crew_reports_administrative_rows_and_other_types_are_not_findings(raw):
+    raw.add(
+        events=[
+            event(reg="PR-GAA", hh=1.0),
+            event(reg="PR-GAB", hh=2.0, sign="PILOT"),
+            event(reg="PR-GAC", hh=3.0, sign="cabin"),
+            event(reg="PR-GAD", hh=4.0, desc="ADMINISTRATIVE - GENERAL"),
+            event(reg="PR-MAA", hh=5.0, kind="A320"),
+            event(reg="PR-GAE", hh=6.0, desc=None),
+        ]
+    )
+    raw.build()
+    assert raw.query(EVENTS) == [("PR-GAA", 1.0), ("PR-GAE", 6.0)]
+
+
+def test_executed_hh_of_zero_falls_back_to_planned(raw):
+    raw.add(events=[event(hh=0.0, planned=2.5), event(reg="PR-GAB", hh=1.25, planned=9.0)])
+    raw.build()
+    assert raw.query(EVENTS) == [("PR-GAA", 2.5), ("PR-GAB", 1.25)]
+
+
+def test_rows_repeated_across_overlapping_exports_count_once(raw):
+    twin = {"day": date(2024, 1, 31), "hh": 1.5}
+    raw.add(
+        events=[
+            event(**twin, file="jan.xlsx", row=2),
+            event(**twin, file="feb.xlsx", row=9),  # the overlap of the next month's export
+            event(**twin, file="jan.xlsx", row=3),  # a second, real item in the same file
+            event(hh=1.5 + 1e-9, day=date(2024, 1, 30), file="feb.xlsx"),
+            event(hh=1.5, day=date(2024, 1, 30), file="jan.xlsx"),  # same to the microhour
+        ]
+    )
+    raw.build()
+    days = raw.query(
+        "select closing_date, count(*) from staging.stg_unscheduled_events group by 1 order by 1"
+    )
+    assert days == [(date(2024, 1, 30), 1), (date(2024, 1, 31), 2)]
+
+
+def test_placeholder_rows_and_other_types_leave_utilization(raw):
+    raw.add(
+        flights=[
+            flight(hours=8.0),
+            flight(
+                day=None, reg=None, kind=None, hours=None, cycles=None, tah=None, placeholder=True
+            ),
+            flight(reg="PR-MAA", kind="A320"),
+            flight(day=date(2024, 1, 4), file="u1.csv"),
+            flight(day=date(2024, 1, 4), file="u1 copy.csv"),  # the same export twice
+        ]
+    )
+    raw.build()
+    rows = raw.query(
+        "select dep_date, registration, block_hours from staging.stg_aircraft_utilization order by 1"
+    )
+    assert rows == [(date(2024, 1, 3), "PR-GAA", 8.0), (date(2024, 1, 4), "PR-GAA", 8.0)]
+
+
+@pytest.mark.parametrize("setting", ["HHCAST_FILTERS__EXCLUDED_SIGNS=[PILOT]"])
+def test_rules_follow_the_config(settings, monkeypatch, setting):
+    from raw_rows import RawWarehouse
+
+    from hhcast.config import load_settings
+
+    name, value = setting.split("=")
+    monkeypatch.setenv(name, value)
+    raw = RawWarehouse(load_settings())
+    raw.add(events=[event(reg="PR-GAB", sign="PILOT"), event(reg="PR-GAC", sign="CABIN")])
+    raw.build()
+    assert raw.query(EVENTS) == [("PR-GAC", 1.0)]

@@ -63,7 +63,8 @@ def test_placeholder_rows_and_other_types_leave_utilization(raw):
     )
     raw.build()
     rows = raw.query(
-        "select dep_date, registration, block_hours from staging.stg_aircraft_utilization order by 1"
+        "select dep_date, registration, block_hours "
+        "from staging.stg_aircraft_utilization order by 1"
     )
     assert rows == [(date(2024, 1, 3), "PR-GAA", 8.0), (date(2024, 1, 4), "PR-GAA", 8.0)]
 

@@ -1,0 +1,266 @@
+"""Time hhcast's transform, full and after one new week of files, against a pandas pipeline.
+
+    ./dev python bench/transform.py [--preset large] [--skip-reference]
+
+Reuses bench/ingest.py's cached sample and runs each contender in its own process, so its
+peak memory (max RSS) is its own; the steps run without Prefect's orchestration:
+- full: ingest the whole landing into a fresh warehouse, then build every model, run the
+  data tests and record the dataset version;
+- one new week: load the sample with its last month cut at the 21st, build, then deliver that
+  month whole (two changed files), ingest and build again, which must be incremental; a full
+  refresh of the same warehouse must then give the identical marts.features_weekly;
+- reference (bench/pandas_reference.py): pandas + openpyxl reading and pandas computing of the
+  same weekly table, the way hhcast replaces.
+Exits 1 when the rebuild was not incremental or its weekly table differs from a full refresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from hhcast.config import Settings, load_settings
+from hhcast.sample import PRESETS, generate
+from tasks.build import build_model, plan_build
+from tasks.data_tests import discover_tests, run_test
+from tasks.models import discover, fingerprint
+from tasks.versions import record_version
+from warehouse.connection import connect, ensure_schema
+
+BENCH = Path(__file__).resolve().parent
+# bench/ holds scripts, not a package: borrow the ingest benchmark's sample and ingest steps.
+_spec = importlib.util.spec_from_file_location("bench_ingest", BENCH / "ingest.py")
+bench_ingest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_ingest)
+sample, run_core = bench_ingest.sample, bench_ingest.run_core
+
+
+def delivery(preset: str) -> tuple[str, list[str], Path]:
+    """The cut date, the last month's two exports, and those exports cut there (made once)."""
+    end = PRESETS[preset].end
+    cut = end.replace(day=21)
+    names = [
+        f"events_unscheduled/events_unscheduled_{end:%Y_%m}.xlsx",
+        f"aircraft_utilization/aircraft_utilization_{end:%Y_%m}.csv",
+    ]
+    out = bench_ingest.CACHE / f"{preset}-until-{cut}"
+    if not all((out / name).exists() for name in names):
+        # The generator writes every month the range touches; only the last month is wanted.
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(Path(tmp), preset=preset, start=end.replace(day=1), end=cut)
+            for name in names:
+                (out / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(Path(tmp) / "landing" / name, out / name)
+    return cut.isoformat(), names, out
+
+
+def settings_for(landing: Path, work: Path) -> Settings:
+    """The settings run_core uses: the repo's config on a temporary lake and warehouse."""
+    return load_settings().with_overrides(
+        landing=str(landing), lake=str(work / "lake"), warehouse=work / "wh.duckdb"
+    )
+
+
+def transform(settings: Settings, full_refresh: bool = False) -> dict:
+    """flows/transform.py's steps as plain calls: plan, build and test each model, version."""
+    started = time.perf_counter()
+    models = discover(settings)
+    tests, digest = discover_tests(models), fingerprint(models, settings)
+    seconds: dict[str, list[float]] = {}  # model -> [build, data tests]
+    failed = []
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        plan = plan_build(con, models, settings, digest, full_refresh)
+        planned = time.perf_counter()
+        for model in models if plan.mode != "up_to_date" else []:
+            window = plan.window if model.materialized == "incremental" else None
+            began = time.perf_counter()
+            build_model(con, model, settings, window)
+            built = time.perf_counter()
+            results = [run_test(con, t) for t in tests if t.model == model.name]
+            seconds[model.name] = [built - began, time.perf_counter() - built]
+            failed += [
+                f"{r.model} {r.name}: {r.failing_rows} rows" for r in results if not r.passed
+            ]
+        began = time.perf_counter()
+        if plan.mode != "up_to_date":
+            record_version(con, plan, settings)
+    window = plan.window
+    return {
+        "mode": plan.mode,
+        "reason": plan.reason,
+        "window": f"{window.start} to {window.end}, lookback from {window.lookback_start}"
+        if window
+        else None,
+        "seconds": time.perf_counter() - started,
+        "plan_seconds": planned - started,
+        "build_seconds": sum(b for b, _ in seconds.values()),
+        "tests_seconds": sum(t for _, t in seconds.values()),
+        "version_seconds": time.perf_counter() - began,
+        "models": seconds,
+        "failed_tests": failed,
+    }
+
+
+def weekly(settings: Settings, query: str = "select * from marts.features_weekly order by 1"):
+    """Rows of a query on the weekly table (by default all of it, in week order)."""
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+def timed_ingest(landing: Path, work: Path) -> dict:
+    started = time.perf_counter()
+    loaded = run_core(landing, work)
+    return {**loaded, "seconds": time.perf_counter() - started}
+
+
+def run_full(landing: Path, work: Path) -> dict:
+    ingest = timed_ingest(landing, work)
+    settings = settings_for(landing, work)
+    built = transform(settings)
+    weeks, hh, hours = weekly(
+        settings, "select count(*), sum(hh), sum(sum_daily_hours) from marts.features_weekly"
+    )[0]
+    return {"ingest": ingest, "transform": built, "weeks": weeks, "hh": hh, "block_hours": hours}
+
+
+def run_new_week(landing: Path, work: Path, preset: str) -> dict:
+    cut, names, cut_files = delivery(preset)
+    copy = work / "landing"
+    shutil.copytree(landing, copy)
+    for name in names:
+        shutil.copyfile(cut_files / name, copy / name)
+    settings = settings_for(copy, work)
+    first = {"ingest": timed_ingest(copy, work), "transform": transform(settings)}
+    for name in names:  # the rest of the month arrives: same names, new content
+        shutil.copyfile(landing / name, copy / name)
+    ingest = timed_ingest(copy, work)
+    incremental = transform(settings)
+    rows = weekly(settings)
+    refresh = transform(settings, full_refresh=True)
+    again = weekly(settings)
+    differ = [i for i, (a, b) in enumerate(zip(rows, again, strict=False)) if a != b]
+    return {
+        "cut": cut,
+        "first": first,
+        "ingest": ingest,
+        "transform": incremental,
+        "full_refresh": refresh,
+        "weeks": [len(rows), len(again)],
+        "identical": rows == again,
+        "differing_weeks": [str(rows[i][0]) for i in differ[:5]],
+    }
+
+
+def child(kind: str, landing: Path, preset: str) -> None:
+    """Run one contender in this process and print its numbers as JSON."""
+    import flows.ingest  # noqa: F401  (Prefect's import stays out of the timings)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "full":
+            result = run_full(landing, Path(tmp))
+        elif kind == "new_week":
+            result = run_new_week(landing, Path(tmp), preset)
+        else:
+            import pandas_reference
+
+            result = pandas_reference.run(landing)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result, default=str))
+
+
+def measure(kind: str, landing: Path, preset: str) -> dict:
+    command = [sys.executable, __file__, "--child", kind, "--landing", str(landing)]
+    done = subprocess.run(
+        [*command, "--preset", preset], check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parts(run: dict) -> str:
+    """A transform's time by step."""
+    steps = ("plan", "build", "tests", "version")
+    return " + ".join(f"{step} {run[f'{step}_seconds']:.2f}" for step in steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="large", choices=["small", "medium", "large"])
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument(
+        "--child", choices=["full", "new_week", "reference"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.landing, args.preset)
+        return
+    landing = sample(args.preset) / "landing"
+    cut = delivery(args.preset)[0]
+    files = [p for p in landing.rglob("*") if p.is_file()]
+    size_mb = sum(p.stat().st_size for p in files) / 2**20
+    print(f"preset {args.preset}: {len(files)} files, {size_mb:.0f} MB in {landing}")
+    kinds = ["full", "new_week"] + ([] if args.skip_reference else ["reference"])
+    results = {kind: measure(kind, landing, args.preset) for kind in kinds}
+    report(results, cut)
+    week = results["new_week"]
+    if week["transform"]["mode"] != "incremental" or not week["identical"]:
+        sys.exit(1)
+
+
+def report(results: dict, cut: str) -> None:
+    """The numbers table, where the transforms spend their time, and the checks."""
+    full, week, ref = results["full"], results["new_week"], results.get("reference")
+    full_s = full["ingest"]["seconds"] + full["transform"]["seconds"]
+    ratio = week["transform"]["seconds"] / full["transform"]["seconds"]
+    lines = [
+        ("full ingest (fresh warehouse)", f"{full['ingest']['seconds']:.1f}", ""),
+        ("full transform", f"{full['transform']['seconds']:.1f}", parts(full["transform"])),
+        ("ingest + transform", f"{full_s:.1f}", f"{full['ingest']['rows']:,} rows read"),
+        (f"incremental ingest (after {cut})", f"{week['ingest']['seconds']:.1f}",
+         f"{week['ingest']['rows']:,} rows read"),
+        ("incremental transform", f"{week['transform']['seconds']:.2f}", parts(week["transform"])),
+        ("incremental / full transform", f"{ratio:.1%}", "target < 5%"),
+        ("full refresh, same warehouse", f"{week['full_refresh']['seconds']:.1f}", ""),
+    ]  # fmt: skip
+    if ref:
+        reading = f"read {ref['read_seconds']:.1f} + compute {ref['compute_seconds']:.1f}"
+        lines.append(("pandas reference", f"{ref['seconds']:.1f}", reading))
+        lines.append(("speed-up over pandas", f"{ref['seconds'] / full_s:.1f}x", "target >= 15x"))
+    names = {"full": "hhcast full", "new_week": "hhcast new week", "reference": "pandas"}
+    for kind, r in results.items():
+        lines.append((f"peak RSS, {names[kind]} (MB)", f"{r['peak_rss_mb']:.0f}", ""))
+    print(f"{'measure':<36} {'value':>9}  notes")
+    for label, value, note in lines:
+        print(f"{label:<36} {value:>9}  {note}")
+
+    print(f"\n{'seconds by model (build + data tests)':<42} {'full':>13} {'incremental':>13}")
+    for model, (build, tests) in full["transform"]["models"].items():
+        again = week["transform"]["models"].get(model, [0.0, 0.0])
+        print(f"{model:<42} {build:>6.2f} {tests:>6.2f} {again[0]:>6.2f} {again[1]:>6.2f}")
+    plan = week["transform"]
+    print(f"\nincremental plan: {plan['mode']} ({plan['reason']})\n  weeks {plan['window']}")
+    for name, run in [("full", full["transform"]), ("incremental", plan)]:
+        if run["failed_tests"]:
+            print(f"data tests failing in the {name} build: {'; '.join(run['failed_tests'])}")
+    same = "identical" if week["identical"] else f"DIFFERENT, e.g. weeks {week['differing_weeks']}"
+    rows = " and ".join(f"{n:,}" for n in week["weeks"])
+    print(f"features_weekly, incremental vs full refresh: {same} ({rows} rows)")
+    for measure_name in ("hh", "block_hours") if ref else ():
+        ours, theirs = full[measure_name], ref[measure_name]
+        print(
+            f"total {measure_name}: hhcast {ours:,.2f}, pandas {theirs:,.2f} "
+            f"(difference {theirs - ours:+,.2f}, {(theirs - ours) / ours:+.4%})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The transform flow: incremental builds equal full ones, failing data tests stop downstream."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from raw_rows import RawWarehouse, event, flight
+
+from flows.ingest import ingest
+from flows.transform import transform
+from hhcast.sample import generate
+from warehouse.connection import connect
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+MARTS = (
+    "intermediate.int_aircraft_daily",
+    "marts.features_weekly_aircraft",
+    "marts.features_weekly",
+)
+
+
+def contents(settings) -> dict[str, list[tuple]]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in MARTS}
+
+
+def test_an_incremental_build_after_a_second_delivery_equals_a_full_rebuild(settings, tmp_path):
+    sample = tmp_path / "sample"
+    generate(sample, preset="small", end=date(2021, 6, 20))  # first delivery, mid-month
+    assert ingest(source=str(sample / "landing"), return_state=True).is_completed()
+    first = transform(return_state=True).result()
+    assert first.plan.mode == "full"
+
+    generate(sample, preset="small")  # June 2021 grows, a year of new months arrives
+    ingested = ingest(source=str(sample / "landing"), return_state=True).result()
+    assert ingested.by_status["loaded"] > 2  # the grown June files and the new months
+    second = transform(return_state=True).result()
+    assert second.plan.mode == "incremental"
+    assert second.plan.window.start <= date(2021, 6, 1)
+    incremental = contents(settings)
+
+    again = transform(return_state=True).result()
+    assert again.plan.mode == "up_to_date"
+
+    full = transform(full_refresh=True, return_state=True).result()
+    assert full.plan.mode == "full"
+    assert contents(settings) == incremental
+    # Same rows, same files: the same dataset version, recorded once.
+    assert full.version.version_id == second.version.version_id and not full.version.is_new
+
+
+def test_a_failing_data_test_stops_the_models_downstream(settings):
+    raw = RawWarehouse(settings)
+    raw.add(
+        events=[event(hh=2.0)],
+        flights=[
+            flight(hours=8.0, file="jan.csv"),
+            flight(hours=7.5, file="jan-corrected.csv"),  # the same day, two different values
+        ],
+    )
+    state = transform(return_state=True)
+    assert state.is_failed()
+    summary = state.result(raise_on_failure=False)
+    assert "staging.stg_aircraft_utilization" in summary.failed[0]
+    assert "intermediate.int_aircraft_daily" in summary.skipped
+    assert "marts.features_weekly" in summary.skipped
+    assert summary.version is None
+    with connect(settings.warehouse, read_only=True) as con:
+        results = con.execute(
+            "select test_name, model, status, failing_rows, sample from meta.data_test_results"
+        ).fetchall()
+        marts = con.execute(
+            "select count(*) from information_schema.tables where table_schema = 'marts'"
+        ).fetchone()[0]
+    failed = [r for r in results if r[2] == "fail"]
+    assert [(r[0], r[3]) for r in failed] == [("unique(dep_date, registration)", 1)]
+    assert json.loads(failed[0][4])[0]["registration"] == "PR-GAA"
+    skipped = {r[1] for r in results if r[2] == "skipped"}
+    assert {"intermediate.int_aircraft_daily", "marts.features_weekly"} <= skipped
+    assert marts == 0

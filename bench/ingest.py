@@ -63,16 +63,28 @@ def run_core(landing: Path, work: Path) -> dict:
 
     from flows.ingest import prepare_warehouse
     from hhcast.config import load_settings
-    from tasks.ingest import ingest_file
+    from tasks.ingest import batches, prepare_file
     from tasks.lake import list_landing
+    from tasks.load import record
+    from tasks.prepare import worker_pool
+    from warehouse.connection import held_open
 
     settings = load_settings().with_overrides(
         landing=str(landing), lake=str(work / "lake"), warehouse=work / "wh.duckdb"
     )
-    known = prepare_warehouse.fn(settings)
-    files = list_landing(settings)
-    with ThreadPoolExecutor(settings.ingest.max_parallel_files) as pool:
-        outcomes = list(pool.map(lambda f: ingest_file.fn(f, settings, known), files))
+    # As the flow does: the warehouse held open, files prepared in worker processes a few at
+    # a time, recorded in batches of rows while the next files are prepared.
+    with held_open(settings.warehouse), worker_pool(settings.ingest.worker_processes) as workers:
+        known = prepare_warehouse.fn(settings)
+        files = list_landing(settings)
+        with ThreadPoolExecutor(settings.ingest.max_parallel_files) as pool:
+            staged = pool.map(lambda f: prepare_file.fn(f, settings, known, workers), files)
+            with ThreadPoolExecutor(1) as writer:
+                loads = [
+                    writer.submit(record, settings.warehouse, batch)
+                    for batch in batches(staged, settings.ingest.batch_rows)
+                ]
+                outcomes = [o for load in loads for o in load.result()]
     return {
         "rows": sum(o.rows_read for o in outcomes),
         "quarantined": sum(o.rows_quarantined for o in outcomes),
@@ -114,7 +126,12 @@ def child(kind: str, landing: Path) -> None:
         else:
             result = run_flow(landing, Path(tmp))
         result.setdefault("seconds", time.perf_counter() - started)
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Worker processes count too: their peak is added (an upper bound of the joint peak).
+    peaks = [
+        resource.getrusage(who).ru_maxrss
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    ]
+    result["peak_rss_mb"] = sum(peaks) / 1024
     print(json.dumps(result))
 
 

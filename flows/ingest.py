@@ -2,27 +2,33 @@
 
 1. List the files in landing (a folder or an S3 prefix).
 2. Take the warehouse's writer lock, so a concurrent run waits instead of failing.
-3. For each file not seen before (two at a time): fetch it, archive an unchanged copy in the
-   lake, read it, type it, check its rows against the contract, and record it in one
-   transaction: accepted rows to raw.*, failed checks to meta.quarantine, the file to
-   meta.ingested_files.
-4. Publish a summary table; end Failed if any file was rejected (the others still load).
+3. For each file not seen before (a few at a time): fetch it, archive an unchanged copy in
+   the lake, then read, type and check its rows against the contract (in worker processes:
+   that part is CPU-bound).
+4. Record the files in batches of about `ingest.batch_rows` rows, one transaction each:
+   accepted rows to raw.*, failed checks to meta.quarantine, the file to
+   meta.ingested_files. A file's rows are all in, or none.
+5. Publish a summary table; end Failed if any file was rejected (the others still load).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Executor
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.states import Failed, State
 
 from hhcast.config import Settings, load_settings
-from tasks.ingest import ingest_file
+from tasks.ingest import batches, load_files, prepare_file
 from tasks.lake import LandedFile, list_landing, retry_on_io_error
-from tasks.load import FileOutcome, known_files
+from tasks.load import FileOutcome, StagedFile, known_files
+from tasks.prepare import worker_pool
 from tasks.summary import IngestSummary, publish_ingest_summary
-from warehouse.connection import connect, ensure_schema, writer_lock
+from warehouse.connection import connect, ensure_schema, held_open, writer_lock
 
 
 @task(
@@ -47,17 +53,33 @@ def prepare_warehouse(settings: Settings) -> dict[tuple[str, str], str]:
     return known_files(settings.warehouse)
 
 
+def prepare_all(
+    landed: list[LandedFile],
+    settings: Settings,
+    known: dict[tuple[str, str], str],
+    workers: Executor | None,
+) -> Iterator[StagedFile]:
+    """Prepared files in landing order, with `ingest.max_parallel_files` in flight."""
+    running: deque[PrefectFuture] = deque()
+    for file in landed:
+        if len(running) >= settings.ingest.max_parallel_files:
+            yield running.popleft().result()
+        running.append(prepare_file.submit(file, settings, known, workers))
+    while running:
+        yield running.popleft().result()
+
+
 def ingest_all(
     landed: list[LandedFile], settings: Settings, known: dict[tuple[str, str], str]
 ) -> list[FileOutcome]:
-    """Run ingest-file for every file, at most `ingest.max_parallel_files` at once, in order."""
-    outcomes, running = [], deque()
-    for file in landed:
-        if len(running) >= settings.ingest.max_parallel_files:
-            outcomes.append(running.popleft().result())
-        running.append(ingest_file.submit(file, settings, known))
-    outcomes.extend(future.result() for future in running)
-    return outcomes
+    """Prepare every file and record them in batches, each batch while the next is prepared."""
+    loads = []
+    with worker_pool(settings.ingest.worker_processes) as workers:
+        staged = prepare_all(landed, settings, known, workers)
+        for batch in batches(staged, settings.ingest.batch_rows):
+            label = f"{len(batch)} files, {sum(item.row_count for item in batch):,} rows"
+            loads.append(load_files.submit(batch, settings, label))
+    return [outcome for load in loads for outcome in load.result()]
 
 
 @flow(name="ingest", log_prints=True)
@@ -66,7 +88,8 @@ def ingest(source: str | None = None) -> IngestSummary | State:
     logger = get_run_logger()
     settings = load_settings().with_overrides(landing=source)
     landed = list_landing_files(settings)
-    with writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds):
+    timeout = settings.ingest.writer_lock_timeout_seconds
+    with writer_lock(settings.warehouse, timeout=timeout), held_open(settings.warehouse):
         known = prepare_warehouse(settings)
         summary = IngestSummary(ingest_all(landed, settings, known))
     publish_ingest_summary(summary)

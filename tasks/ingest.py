@@ -1,123 +1,102 @@
-"""Ingest one landed file: fetch, archive, read, type, check its rows, and record the outcome."""
+"""Ingest landed files: fetch, archive, read, type and check rows, then record them in batches."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor
+from dataclasses import replace
 
-import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from hhcast.config import ContractSettings, Settings
-from tasks import contracts, parse
+from hhcast.config import Settings
 from tasks.lake import LandedFile, archive, read_bytes, retry_on_io_error, sha256
-from tasks.load import TERMINAL, FileOutcome, record
-from tasks.read import RawTable, UnreadableFile, read_export
-
-
-@dataclass(frozen=True)
-class SourceContract:
-    """How a source's text rows become typed rows, and the contract those rows must meet."""
-
-    typed: Callable[[RawTable, Settings], pl.DataFrame]
-    rules: Callable[[ContractSettings], dict[str, contracts.ColumnRule]]
-    day: str  # the column dating a row, whose span later rebuilds recompute
-
-
-SOURCES: dict[str, SourceContract] = {
-    "unscheduled_events": SourceContract(
-        typed=lambda raw, s: parse.typed_events(raw.frame, s.parsing),
-        rules=contracts.event_rules,
-        day="closing_date",
-    ),
-    "aircraft_utilization": SourceContract(
-        typed=lambda raw, s: parse.typed_utilization(
-            raw.frame, s.parsing, s.sources["aircraft_utilization"]
-        ),
-        rules=contracts.utilization_rules,
-        day="dep_date",
-    ),
-}
-
-
-def check_rows(raw: RawTable, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Typed rows passing the source's contract, and one quarantine row per failed check."""
-    source = SOURCES[raw.source]
-    typed = source.typed(raw, settings).with_columns(raw.frame.get_column("source_row"))
-    schema = contracts.contract(source.rules(settings.contracts), raw.source)
-    verdict = contracts.enforce(typed, raw.frame, schema)
-    return verdict.accepted, quarantine_rows(raw.frame, verdict.failures)
-
-
-def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
-    """Failed checks with the row number and the raw text a person will look for."""
-    failing = (
-        raw.with_row_index("row_index")
-        .filter(pl.col("row_index").is_in(failures.get_column("row_index").unique().implode()))
-        .unpivot(
-            index=["row_index", "source_row"],
-            variable_name="column_name",
-            value_name="raw_value",
-        )
-    )
-    return failures.join(
-        failing.with_columns(pl.col("row_index").cast(pl.Int64)),
-        on=["row_index", "column_name"],
-        how="left",
-    ).select("source_row", "column_name", "check_name", "raw_value")
+from tasks.load import TERMINAL, FileOutcome, StagedFile, record
+from tasks.prepare import prepare
+from tasks.read import UnreadableFile
 
 
 @task(
-    name="ingest-file",
-    task_run_name="ingest {landed.name}",
+    name="prepare-file",
+    task_run_name="prepare {landed.name}",
     retries=3,
     retry_delay_seconds=[2, 10, 30],
     retry_condition_fn=retry_on_io_error,
     cache_policy=NO_CACHE,
 )
-def ingest_file(
-    landed: LandedFile, settings: Settings, known: dict[tuple[str, str], str]
-) -> FileOutcome:
-    """Bring one landed file into the warehouse; retried as a whole when lake I/O fails.
+def prepare_file(
+    landed: LandedFile,
+    settings: Settings,
+    known: dict[tuple[str, str], str],
+    workers: Executor | None = None,
+) -> StagedFile:
+    """Fetch a landed file, archive it, and read and check its rows, ready to record.
 
-    Unreadable files and bad rows are outcomes, not exceptions: they are recorded and the
-    run goes on. Only I/O failures raise, and the retry is safe because a file's rows are
-    written in one transaction and the archive is content-addressed.
+    Unreadable files and bad rows are outcomes, not exceptions. Only I/O failures raise, and
+    the task's retry is safe: nothing is written to the warehouse here and the archive is
+    content-addressed.
     """
     content = read_bytes(landed.uri, settings)
     digest = sha256(content)
     outcome = FileOutcome(uri=landed.uri, sha256=digest, bytes=len(content), status="unchanged")
     if known.get((landed.uri, digest)) in TERMINAL:
-        return outcome
+        return StagedFile(outcome)
     archived = archive(content, digest, landed.name, settings)
     try:
-        raw = read_export(landed.uri, content, settings)
+        if workers is None:
+            prepared = prepare(landed.uri, content, settings)
+        else:
+            prepared = workers.submit(prepare, landed.uri, content, settings).result()
     except UnreadableFile as exc:
-        rejected = FileOutcome(
-            uri=landed.uri,
-            sha256=digest,
-            bytes=len(content),
-            status="rejected",
-            error=str(exc),
-            archive_uri=archived,
-        )
-        return record(settings.warehouse, rejected)
-    accepted, quarantine = check_rows(raw, settings)
-    days = accepted.get_column(SOURCES[raw.source].day)
-    loaded = FileOutcome(
-        uri=landed.uri,
-        sha256=digest,
-        bytes=len(content),
+        return StagedFile(replace(outcome, status="rejected", error=str(exc), archive_uri=archived))
+    loaded = replace(
+        outcome,
         status="loaded",
-        source=raw.source,
-        layout=raw.layout,
-        rows_read=raw.rows_read,
-        rows_loaded=accepted.height,
-        rows_quarantined=raw.rows_read - accepted.height,
+        source=prepared.source,
+        layout=prepared.layout,
+        rows_read=prepared.rows_read,
+        rows_loaded=prepared.accepted.height,
+        rows_quarantined=prepared.rows_read - prepared.accepted.height,
         archive_uri=archived,
-        first_date=days.min(),
-        last_date=days.max(),
+        first_date=prepared.first_date,
+        last_date=prepared.last_date,
     )
-    table = settings.sources[raw.source].table
-    return record(settings.warehouse, loaded, table, accepted, quarantine)
+    table = settings.sources[prepared.source].table
+    return StagedFile(loaded, table, prepared.accepted, prepared.quarantine)
+
+
+@task(
+    name="load-files",
+    task_run_name="load {label}",
+    cache_policy=NO_CACHE,
+)
+def load_files(staged: list[StagedFile], settings: Settings, label: str) -> list[FileOutcome]:
+    """Record a batch of prepared files in the warehouse, in one transaction."""
+    return record(settings.warehouse, staged)
+
+
+def ingest_files(
+    landed: list[LandedFile],
+    settings: Settings,
+    known: dict[tuple[str, str], str],
+    workers: Executor | None = None,
+) -> list[FileOutcome]:
+    """Prepare and record files one after another, without Prefect (for tests and scripts)."""
+    staged = [prepare_file.fn(f, settings, known, workers) for f in landed]
+    return [
+        o
+        for batch in batches(staged, settings.ingest.batch_rows)
+        for o in record(settings.warehouse, batch)
+    ]
+
+
+def batches(staged: Iterable[StagedFile], rows: int) -> Iterator[list[StagedFile]]:
+    """Consecutive groups of files, each closed once it holds `rows` rows (files never split)."""
+    group: list[StagedFile] = []
+    for item in staged:
+        group.append(item)
+        if sum(i.row_count for i in group) >= rows:
+            yield group
+            group = []
+    if group:
+        yield group

@@ -45,32 +45,51 @@ def known_files(warehouse: Path) -> dict[tuple[str, str], str]:
     return {(uri, digest): status for uri, digest, status in rows}
 
 
-def record(
-    warehouse: Path,
-    outcome: FileOutcome,
-    table: str | None = None,
-    rows: pl.DataFrame | None = None,
-    quarantine: pl.DataFrame | None = None,
-) -> FileOutcome:
-    """Record a file: for a loaded one, replace any earlier version's rows with its own.
+@dataclass(frozen=True)
+class StagedFile:
+    """A file ready to record: its outcome and, for a readable one, its rows."""
 
-    Returns the outcome as recorded (a loaded file whose content is already in the warehouse
-    under another name becomes `skipped_duplicate`, its rows not loaded twice).
+    outcome: FileOutcome
+    table: str | None = None
+    rows: pl.DataFrame | None = None
+    quarantine: pl.DataFrame | None = None
+
+    @property
+    def row_count(self) -> int:
+        return 0 if self.rows is None else self.rows.height
+
+
+def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
+    """Record files in one transaction: each loaded file replaces its earlier version's rows.
+
+    Every file's rows go in together or not at all; grouping several files in a transaction
+    makes DuckDB write their rows straight to the database file instead of once to the WAL
+    and again at the checkpoint. Returns the outcomes as recorded (a loaded file whose content
+    is already in the warehouse under another name becomes `skipped_duplicate`).
     """
+    if all(item.outcome.status == "unchanged" for item in staged):
+        return [item.outcome for item in staged]
     now = datetime.now(UTC)
+    recorded = []
     with _WRITE_LOCK, connect(warehouse) as con:
         con.begin()
         try:
-            if outcome.status == "loaded":
-                outcome = _load(con, outcome, table, rows, quarantine, now)
-            elif _unchanged_rejection(con, outcome):
-                con.rollback()
-                return outcome
-            _upsert_file(con, outcome, now)
+            for item in staged:
+                recorded.append(_record_one(con, item, now))
             con.commit()
         except BaseException:
             con.rollback()
             raise
+    return recorded
+
+
+def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, now: datetime) -> FileOutcome:
+    outcome = item.outcome
+    if outcome.status == "loaded":
+        outcome = _load(con, outcome, item.table, item.rows, item.quarantine, now)
+    elif outcome.status == "unchanged" or _unchanged_rejection(con, outcome):
+        return outcome
+    _upsert_file(con, outcome, now)
     return outcome
 
 

@@ -27,6 +27,9 @@ def paths(tmp_path: Path) -> dict[str, Path]:
 def env(paths: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """HHCAST_* variables pointing every location at the test's temporary folder."""
     values = {f"HHCAST_{k.upper()}": str(v) for k, v in paths.items()}
+    # Worker processes pay a start-up that tiny test files never win back; the medium
+    # sample's session exercises them.
+    values["HHCAST_INGEST__WORKER_PROCESSES"] = "0"
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values

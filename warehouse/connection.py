@@ -76,6 +76,18 @@ def _connect_with_retry(
 
 
 @contextmanager
+def held_open(path: str | Path, *, timeout: float = 60.0) -> Iterator[None]:
+    """Keep the warehouse open in this process for a block, so each task's connection is cheap.
+
+    A process's connections to one file share a database instance, which DuckDB closes (and
+    checkpoints) when the last connection goes: opening and closing per file costs tens of
+    milliseconds each time. Other processes wait for the block to end, as for any writer.
+    """
+    with connect(path, timeout=timeout):
+        yield
+
+
+@contextmanager
 def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
     """Hold the warehouse's single-writer lock (a lock file beside it) for a block.
 
@@ -124,9 +136,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
-def first_row(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
-) -> tuple | None:
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
     """The first row of a query, or None; the whole result is drained so the connection is free.
 
     DuckDB 2 refuses further work on a connection whose last result was not read to the end.

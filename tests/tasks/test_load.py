@@ -9,7 +9,7 @@ import pytest
 
 from flows.ingest import prepare_warehouse
 from tasks import load
-from tasks.ingest import ingest_file
+from tasks.ingest import ingest_files
 from tasks.lake import list_landing
 from warehouse.connection import connect
 
@@ -25,7 +25,7 @@ TABLES = (
 def ingest_landing(settings) -> list[load.FileOutcome]:
     """The ingest flow's steps without Prefect, one file after the other."""
     known = prepare_warehouse.fn(settings)
-    return [ingest_file.fn(f, settings, known) for f in list_landing(settings)]
+    return ingest_files(list_landing(settings), settings, known)
 
 
 def snapshot(settings) -> dict[str, list[tuple]]:

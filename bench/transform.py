@@ -90,7 +90,7 @@ def transform(settings: Settings, full_refresh: bool = False) -> dict:
             seconds[model.name] = [time.perf_counter() - began, 0.0]
             for test in (t for t in tests if t.model == model.name):
                 began = time.perf_counter()
-                result = run_test(con, test)
+                result = run_test(con, test, settings, plan.window)
                 tested[f"{model.name} {test.name}"] = time.perf_counter() - began
                 seconds[model.name][1] += tested[f"{model.name} {test.name}"]
                 if not result.passed:

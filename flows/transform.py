@@ -57,7 +57,7 @@ def build_graph(
         window = decided.window if model.materialized == "incremental" else None
         upstream = [finished[d] for d in model.depends_on]
         built = build.submit(model, settings, window, wait_for=upstream)
-        tested = test.submit(model.name, mine, settings, build_id, wait_for=[built])
+        tested = test.submit(model.name, mine, settings, build_id, decided.window, wait_for=[built])
         finished[model.name] = tested
         run, results = built.result(raise_on_failure=False), tested.result(raise_on_failure=False)
         if isinstance(run, BaseException):

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
-from dataclasses import replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
-from tasks.lake import LandedFile, archive, read_bytes, retry_on_io_error, sha256
-from tasks.load import TERMINAL, FileOutcome, StagedFile, record
-from tasks.prepare import prepare
-from tasks.read import UnreadableFile
+from tasks.lake import LandedFile, retry_on_io_error
+from tasks.load import FileOutcome, StagedFile, record
+from tasks.prepare import stage_file
 
 
 @task(
@@ -30,39 +28,14 @@ def prepare_file(
     known: dict[tuple[str, str], str],
     workers: Executor | None = None,
 ) -> StagedFile:
-    """Fetch a landed file, archive it, and read and check its rows, ready to record.
+    """Fetch, archive, read and check a landed file (in a worker process when given one).
 
-    Unreadable files and bad rows are outcomes, not exceptions. Only I/O failures raise, and
-    the task's retry is safe: nothing is written to the warehouse here and the archive is
-    content-addressed.
+    Only I/O failures raise, and the retry is safe: nothing is written to the warehouse here
+    and the archive is content-addressed.
     """
-    content = read_bytes(landed.uri, settings)
-    digest = sha256(content)
-    outcome = FileOutcome(uri=landed.uri, sha256=digest, bytes=len(content), status="unchanged")
-    if known.get((landed.uri, digest)) in TERMINAL:
-        return StagedFile(outcome)
-    archived = archive(content, digest, landed.name, settings)
-    try:
-        if workers is None:
-            prepared = prepare(landed.uri, content, settings)
-        else:
-            prepared = workers.submit(prepare, landed.uri, content, settings).result()
-    except UnreadableFile as exc:
-        return StagedFile(replace(outcome, status="rejected", error=str(exc), archive_uri=archived))
-    loaded = replace(
-        outcome,
-        status="loaded",
-        source=prepared.source,
-        layout=prepared.layout,
-        rows_read=prepared.rows_read,
-        rows_loaded=prepared.accepted.height,
-        rows_quarantined=prepared.rows_read - prepared.accepted.height,
-        archive_uri=archived,
-        first_date=prepared.first_date,
-        last_date=prepared.last_date,
-    )
-    table = settings.sources[prepared.source].table
-    return StagedFile(loaded, table, prepared.accepted, prepared.quarantine)
+    if workers is None:
+        return stage_file(landed, settings, known)
+    return workers.submit(stage_file, landed, settings, known).result()
 
 
 @task(

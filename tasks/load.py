@@ -126,7 +126,6 @@ def _load(
     lineage = [
         pl.lit(outcome.layout).alias("layout"),
         pl.lit(outcome.uri).alias("source_file"),
-        pl.lit(outcome.sha256).alias("source_sha256"),
         pl.lit(now).alias("loaded_at"),
     ]
     _insert(con, table, rows.with_columns(lineage))

@@ -2,7 +2,8 @@
 
 A model is one file, `sql/<layer>/<name>.sql`, materialised as `<layer>.<name>`: staging as
 views, the rest as tables. A first line `-- hhcast: materialized=incremental key=<column>`
-makes a table incremental: rebuilt only over a window of `<column>` values. Dependencies
+makes a table incremental: rebuilt only over a window of `<column>` values. A `key` on any
+model also lets an incremental build run that model's data tests on the window alone. Dependencies
 come from DuckDB's own parser (the tables each rendered query reads), not from a list.
 """
 
@@ -86,6 +87,16 @@ def _environment(settings: Settings) -> jinja2.Environment:
 
 def render(model: Model, settings: Settings, window: Window | None = None) -> str:
     """The model's SQL for a full build (no window) or an incremental one."""
+    try:
+        return render_sql(model.template, settings, window)
+    except jinja2.TemplateError as exc:
+        raise ModelError(f"{model.path}: {exc}") from exc
+
+
+def render_sql(
+    template: str, settings: Settings, window: Window | None = None, **extra: object
+) -> str:
+    """A SQL template rendered with the config, the build's window and any extra names."""
     context = {
         "filters": settings.filters,
         "features": settings.features,
@@ -93,11 +104,9 @@ def render(model: Model, settings: Settings, window: Window | None = None) -> st
         "window_start": sql_literal(window.start) if window else None,
         "window_end": sql_literal(window.end) if window else None,
         "lookback_start": sql_literal(window.lookback_start) if window else None,
+        **extra,
     }
-    try:
-        return _environment(settings).from_string(model.template).render(context)
-    except jinja2.TemplateError as exc:
-        raise ModelError(f"{model.path}: {exc}") from exc
+    return _environment(settings).from_string(template).render(context)
 
 
 def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:

@@ -1,7 +1,7 @@
-"""Read, type and check one export's rows: the CPU-heavy part of ingestion, free of Prefect.
+"""Fetch, archive, read, type and check one export: the CPU-heavy part of ingestion.
 
-It runs in worker processes (the GIL would serialise it in threads), so this module imports
-nothing it does not need: a worker starts in about a second.
+It runs in worker processes (the GIL would serialise it in threads) and imports no Prefect,
+so a worker starts in about a second.
 """
 
 from __future__ import annotations
@@ -10,14 +10,15 @@ import multiprocessing
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from hhcast.config import ContractSettings, Settings
 from tasks import contracts, parse
-from tasks.read import RawTable, read_export
+from tasks.lake import LandedFile, archive, read_bytes, sha256
+from tasks.load import TERMINAL, FileOutcome, StagedFile
+from tasks.read import RawTable, UnreadableFile, read_export
 
 
 @dataclass(frozen=True)
@@ -72,27 +73,39 @@ def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     ).select("source_row", "column_name", "check_name", "raw_value")
 
 
-@dataclass(frozen=True)
-class PreparedFile:
-    """A readable export's rows, split by its contract, ready to load."""
+def stage_file(
+    landed: LandedFile, settings: Settings, known: dict[tuple[str, str], str]
+) -> StagedFile:
+    """Fetch a landed file, archive it, and read and check its rows, ready to record.
 
-    source: str
-    layout: str
-    rows_read: int
-    accepted: pl.DataFrame
-    quarantine: pl.DataFrame
-    first_date: date | None
-    last_date: date | None
-
-
-def prepare(name: str, content: bytes, settings: Settings) -> PreparedFile:
-    """Read, type and check one export; raises UnreadableFile when it cannot be read at all."""
-    raw = read_export(name, content, settings)
+    Unreadable files and bad rows are outcomes, not exceptions; only I/O failures raise. It
+    runs whole in a worker, so the flow's process never touches the file's bytes.
+    """
+    content = read_bytes(landed.uri, settings)
+    digest = sha256(content)
+    outcome = FileOutcome(uri=landed.uri, sha256=digest, bytes=len(content), status="unchanged")
+    if known.get((landed.uri, digest)) in TERMINAL:
+        return StagedFile(outcome)
+    archived = archive(content, digest, landed.name, settings)
+    try:
+        raw = read_export(landed.uri, content, settings)
+    except UnreadableFile as exc:
+        return StagedFile(replace(outcome, status="rejected", error=str(exc), archive_uri=archived))
     accepted, quarantine = check_rows(raw, settings)
     days = accepted.get_column(SOURCES[raw.source].day)
-    return PreparedFile(
-        raw.source, raw.layout, raw.rows_read, accepted, quarantine, days.min(), days.max()
+    loaded = replace(
+        outcome,
+        status="loaded",
+        source=raw.source,
+        layout=raw.layout,
+        rows_read=raw.rows_read,
+        rows_loaded=accepted.height,
+        rows_quarantined=raw.rows_read - accepted.height,
+        archive_uri=archived,
+        first_date=days.min(),
+        last_date=days.max(),
     )
+    return StagedFile(loaded, settings.sources[raw.source].table, accepted, quarantine)
 
 
 @contextmanager

@@ -102,11 +102,15 @@ def build(model: Model, settings: Settings, window: Window | None) -> ModelRun:
 
 @task(name="data-tests", task_run_name="test {model_name}", cache_policy=NO_CACHE)
 def test(
-    model_name: str, tests: list[DataTest], settings: Settings, build_id: str
+    model_name: str,
+    tests: list[DataTest],
+    settings: Settings,
+    build_id: str,
+    window: Window | None = None,
 ) -> list[DataTestResult]:
-    """Run a model's data tests, record every result, and fail if any test failed."""
+    """Run a model's data tests (on the rebuilt window if incremental); fail if any fails."""
     with connect(settings.warehouse) as con:
-        results = [run_test(con, t) for t in tests]
+        results = [run_test(con, t, settings, window) for t in tests]
         _record_results(con, build_id, results)
     if not all(r.passed for r in results):
         raise DataTestsFailed(model_name, results)

@@ -46,11 +46,11 @@ class RawWarehouse:
                 ("raw.aircraft_utilization", FLIGHT_COLUMNS, flights),
             ):
                 for row in rows:
-                    names = [*columns, "layout", "source_sha256", "loaded_at"]
+                    names = [*columns, "layout", "loaded_at"]
                     con.execute(
                         f"insert into {table} ({', '.join(names)}) "
                         f"values ({', '.join('?' for _ in names)})",
-                        [*row, "test", "0" * 64, now],
+                        [*row, "test", now],
                     )
 
     def build(self):

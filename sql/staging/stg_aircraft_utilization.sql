@@ -1,3 +1,4 @@
+-- hhcast: key=dep_date
 -- Flying days of the studied fleet: placeholder rows out, studied aircraft type only, and a
 -- row repeated by overlapping exports counted as often as the one file holding it most often.
 with source as (

@@ -1,3 +1,4 @@
+-- hhcast: key=closing_date
 -- Unscheduled work items of the studied fleet, counted the way the business counts them.
 -- Rules (all from hhcast.yaml `filters`): studied aircraft type only; crew reports and
 -- administrative entries out; executed HH of zero falls back to planned; a row repeated by

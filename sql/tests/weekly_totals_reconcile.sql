@@ -1,10 +1,26 @@
 -- The weekly table loses nothing: its HH, block hours and cycles add up to what staging
--- accepted (relative tolerance 1e-9, for floating-point sums in another order).
+-- accepted (relative tolerance 1e-9, for floating-point sums in another order). An
+-- incremental build checks the weeks it rebuilt.
 with staged as (
     select
-        (select coalesce(sum(hh), 0) from staging.stg_unscheduled_events) as hh,
-        (select coalesce(sum(block_hours), 0) from staging.stg_aircraft_utilization) as block_hours,
-        (select coalesce(sum(cycles), 0) from staging.stg_aircraft_utilization) as cycles
+        (
+            select coalesce(sum(hh), 0) from staging.stg_unscheduled_events
+            {% if is_incremental %}
+            where closing_date between {{ window_start }} and {{ window_end }}
+            {% endif %}
+        ) as hh,
+        (
+            select coalesce(sum(block_hours), 0) from staging.stg_aircraft_utilization
+            {% if is_incremental %}
+            where dep_date between {{ window_start }} and {{ window_end }}
+            {% endif %}
+        ) as block_hours,
+        (
+            select coalesce(sum(cycles), 0) from staging.stg_aircraft_utilization
+            {% if is_incremental %}
+            where dep_date between {{ window_start }} and {{ window_end }}
+            {% endif %}
+        ) as cycles
 ),
 
 weekly as (
@@ -13,6 +29,9 @@ weekly as (
         coalesce(sum(sum_daily_hours), 0) as block_hours,
         coalesce(sum(cycles), 0) as cycles
     from marts.features_weekly
+    {% if is_incremental %}
+    where week_start between {{ window_start }} and {{ window_end }}
+    {% endif %}
 ),
 
 final as (

@@ -1,5 +1,6 @@
 -- Raw layer: every accepted data row of every loaded file, typed, with its lineage.
 -- Business rules are NOT applied here (see sql/staging); rows are as delivered.
+-- A file's content hash and archive copy are in meta.ingested_files (uri = source_file).
 create schema if not exists raw;
 
 create table if not exists raw.unscheduled_events (
@@ -14,7 +15,6 @@ create table if not exists raw.unscheduled_events (
     hh_executed     double,       -- decimal hours; 0 means "not booked"
     layout          varchar not null,
     source_file     varchar not null,
-    source_sha256   varchar not null,
     source_row      integer not null,  -- row number as the spreadsheet shows it
     loaded_at       timestamptz not null
 );
@@ -31,7 +31,6 @@ create table if not exists raw.aircraft_utilization (
     is_placeholder  boolean not null,
     layout          varchar not null,
     source_file     varchar not null,
-    source_sha256   varchar not null,
     source_row      integer not null,  -- line number in the file, header = 1
     loaded_at       timestamptz not null
 );

@@ -78,7 +78,13 @@ def plan_build(
         "select version_id, fingerprint, coverage_end from meta.dataset_versions "
         "order by built_at desc limit 1",
     )
-    missing = [m.name for m in models if m.materialized != "view" and not _exists(con, m.name)]
+    tables = {
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "select table_schema, table_name from information_schema.tables"
+        ).fetchall()
+    }
+    missing = [m.name for m in models if m.materialized != "view" and m.name not in tables]
     if full_refresh or last is None or missing or last[1] != fingerprint:
         reason = (
             "full refresh asked for"
@@ -114,16 +120,6 @@ def plan_build(
     window = affected_window(first, last_day, settings)
     reason = f"{len(changed)} file version(s) added or replaced, rows dated {first} to {last_day}"
     return BuildPlan("incremental", reason, fingerprint, covered, window)
-
-
-def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    schema, table = name.split(".")
-    found = first_row(
-        con,
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    )
-    return bool(found[0])
 
 
 def build_model(

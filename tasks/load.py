@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -70,12 +71,15 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     if all(item.outcome.status == "unchanged" for item in staged):
         return [item.outcome for item in staged]
     now = datetime.now(UTC)
-    recorded = []
+    recorded, rows = [], defaultdict(list)
     with _WRITE_LOCK, connect(warehouse) as con:
         con.begin()
         try:
             for item in staged:
-                recorded.append(_record_one(con, item, now))
+                recorded.append(_record_one(con, item, now, rows))
+            # One append per table: DuckDB appends large frames much faster than many small.
+            for table, frames in rows.items():
+                _insert(con, table, pl.concat(frames, how="vertical_relaxed"))
             con.commit()
         except BaseException:
             con.rollback()
@@ -83,10 +87,15 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     return recorded
 
 
-def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, now: datetime) -> FileOutcome:
+def _record_one(
+    con: duckdb.DuckDBPyConnection,
+    item: StagedFile,
+    now: datetime,
+    rows: dict[str, list[pl.DataFrame]],
+) -> FileOutcome:
     outcome = item.outcome
     if outcome.status == "loaded":
-        outcome = _load(con, outcome, item.table, item.rows, item.quarantine, now)
+        outcome = _load(con, outcome, item, now, rows)
     elif outcome.status == "unchanged" or _unchanged_rejection(con, outcome):
         return outcome
     _upsert_file(con, outcome, now)
@@ -96,11 +105,11 @@ def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, now: datetime)
 def _load(
     con: duckdb.DuckDBPyConnection,
     outcome: FileOutcome,
-    table: str,
-    rows: pl.DataFrame,
-    quarantine: pl.DataFrame,
+    item: StagedFile,
     now: datetime,
+    rows: dict[str, list[pl.DataFrame]],
 ) -> FileOutcome:
+    """Replace an earlier version of the file, then queue its rows for the batch's append."""
     twin = first_row(
         con,
         "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
@@ -128,16 +137,15 @@ def _load(
         pl.lit(outcome.uri).alias("source_file"),
         pl.lit(now).alias("loaded_at"),
     ]
-    _insert(con, table, rows.with_columns(lineage))
-    _insert(
-        con,
-        "meta.quarantine",
-        quarantine.with_columns(
-            pl.lit(outcome.uri).alias("source_file"),
-            pl.lit(outcome.sha256).alias("source_sha256"),
-            pl.lit(now).alias("ingested_at"),
-        ),
-    )
+    rows[item.table].append(item.rows.with_columns(lineage))
+    if item.quarantine.height:
+        rows["meta.quarantine"].append(
+            item.quarantine.with_columns(
+                pl.lit(outcome.uri).alias("source_file"),
+                pl.lit(outcome.sha256).alias("source_sha256"),
+                pl.lit(now).alias("ingested_at"),
+            )
+        )
     return outcome
 
 

@@ -81,12 +81,12 @@ def test_a_file_loads_in_one_transaction(settings, paths, events_xlsx, monkeypat
     events_xlsx(paths["landing"] / "e.xlsx", [ROW, ROW])
     original = load._insert
 
-    def fail_on_quarantine(con, table, frame):
-        if table == "meta.quarantine":
-            raise duckdb.IOException("disk full")  # after the raw rows went in
+    def fail_on_rows(con, table, frame):
+        if table == "raw.unscheduled_events":
+            raise duckdb.IOException("disk full")  # after the file was entered in meta
         original(con, table, frame)
 
-    monkeypatch.setattr(load, "_insert", fail_on_quarantine)
+    monkeypatch.setattr(load, "_insert", fail_on_rows)
     with pytest.raises(duckdb.IOException):
         ingest_landing(settings)
     assert count(settings, "select count(*) from raw.unscheduled_events") == 0

@@ -1,0 +1,41 @@
+"""prefect.yaml deploys as written: every deployment, its entrypoint, schedule and parameters."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFECT = str(Path(sys.executable).parent / "prefect")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_prefect_deploy_all_creates_every_deployment():
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    subprocess.run(
+        [PREFECT, "work-pool", "create", "hhcast", "--type", "process", "--overwrite"],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    done = subprocess.run(
+        [PREFECT, "--no-prompt", "deploy", "--all"],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    declared = {
+        d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    }
+    with get_client(sync_client=True) as client:
+        deployed = {d.name: d for d in client.read_deployments()}
+    assert set(declared) <= set(deployed)
+    pipeline = deployed["pipeline-daily"]
+    assert pipeline.entrypoint == "flows/pipeline.py:pipeline"
+    assert pipeline.parameters == {"source": None, "full_refresh": False}
+    assert [s.schedule.cron for s in pipeline.schedules] == ["0 5 * * *"]
+    assert deployed["transform"].entrypoint == "flows/transform.py:transform"

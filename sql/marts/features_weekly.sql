@@ -81,15 +81,15 @@ with_history as (
 
 final as (
     select
-        -- sums were exact decimals; the table hands plain doubles and integers to models
+        -- sums were exact decimals (to 1e-9 h); the table hands models doubles, to the 1e-6 h
         week_start,
         weekofyear(week_start + interval 3 day) as week_of_year,
         acft::bigint as acft,
-        sum_daily_hours::double as sum_daily_hours,
-        age_fleet::double as age_fleet,
+        round(sum_daily_hours, 6)::double as sum_daily_hours,
+        round(age_fleet, 6)::double as age_fleet,
         cycles::bigint as cycles,
-        sum_uti_mensal::double as sum_uti_mensal,
-        hh::double as hh,
+        round(sum_uti_mensal, 6)::double as sum_uti_mensal,
+        round(hh, 6)::double as hh,
         n_aircraft::bigint as n_aircraft,
         flights::bigint as flights,
         {% for lag in features.hh_lags %}

@@ -18,9 +18,9 @@ copies_per_file as (
         registration,
         flights,
         -- exact decimals, so every rebuild sums to identical totals
-        cast(round(block_hours, 6) as decimal(18, 6)) as block_hours,
+        cast(round(block_hours, 9) as decimal(18, 9)) as block_hours,
         cycles,
-        cast(round(tah, 6) as decimal(18, 6)) as tah,
+        cast(round(tah, 9) as decimal(18, 9)) as tah,
         tac,
         source_file,
         count(*) as copies

@@ -16,7 +16,7 @@ maintenance_findings as (
 ),
 
 copies_per_file as (
-    -- HH as exact decimals (to the microhour): the two layouts write the same duration
+    -- HH as exact decimals (to 1e-9 h): the two layouts write the same duration
     -- differently, and exact sums make every rebuild give identical totals
     select
         closing_date,
@@ -25,8 +25,8 @@ copies_per_file as (
         issue_station,
         ata,
         ata_description,
-        cast(round(hh_planned, 6) as decimal(18, 6)) as hh_planned,
-        cast(round(hh_executed, 6) as decimal(18, 6)) as hh_executed,
+        cast(round(hh_planned, 9) as decimal(18, 9)) as hh_planned,
+        cast(round(hh_executed, 9) as decimal(18, 9)) as hh_executed,
         source_file,
         count(*) as copies
     from maintenance_findings

@@ -38,8 +38,8 @@ def test_rows_repeated_across_overlapping_exports_count_once(raw):
             event(**twin, file="jan.xlsx", row=2),
             event(**twin, file="feb.xlsx", row=9),  # the overlap of the next month's export
             event(**twin, file="jan.xlsx", row=3),  # a second, real item in the same file
-            event(hh=1.5 + 1e-9, day=date(2024, 1, 30), file="feb.xlsx"),
-            event(hh=1.5, day=date(2024, 1, 30), file="jan.xlsx"),  # same to the microhour
+            event(hh=1.5 + 1e-11, day=date(2024, 1, 30), file="feb.xlsx"),
+            event(hh=1.5, day=date(2024, 1, 30), file="jan.xlsx"),  # the same to 1e-9 h
         ]
     )
     raw.build()

@@ -38,7 +38,8 @@ def filesystem(location: str, settings: Settings) -> tuple[AbstractFileSystem, s
     return fsspec.filesystem("file"), str(Path(location).resolve())
 
 
-def _uri(location: str, path: str) -> str:
+def uri_for(location: str, path: str) -> str:
+    """The URI of a path inside `location`'s filesystem (s3:// for S3, the path for folders)."""
     return f"s3://{path}" if location.startswith("s3://") else path
 
 
@@ -64,7 +65,9 @@ def list_landing(settings: Settings) -> list[LandedFile]:
             or name in settings.ingest.ignore_names
         ):
             continue
-        files.append(LandedFile(uri=_uri(settings.landing, path), bytes=int(info.get("size") or 0)))
+        files.append(
+            LandedFile(uri=uri_for(settings.landing, path), bytes=int(info.get("size") or 0))
+        )
     return files
 
 
@@ -91,7 +94,7 @@ def archive(content: bytes, digest: str, name: str, settings: Settings) -> str:
         parent = path.rsplit("/", 1)[0]
         fs.makedirs(parent, exist_ok=True)
         fs.pipe_file(path, content)
-    return _uri(settings.lake, path)
+    return uri_for(settings.lake, path)
 
 
 def retry_on_io_error(task, task_run, state) -> bool:

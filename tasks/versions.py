@@ -12,7 +12,7 @@ import duckdb
 
 from hhcast.config import Settings
 from tasks.build import BuildPlan
-from tasks.lake import filesystem
+from tasks.lake import filesystem, uri_for
 from warehouse.connection import first_row
 
 SNAPSHOT_TABLE = "marts.features_weekly"
@@ -97,4 +97,4 @@ def _snapshot(con: duckdb.DuckDBPyConnection, version_id: str, settings: Setting
     path = f"{root}/datasets/features_weekly/{version_id}.parquet"
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     fs.pipe_file(path, buffer.getvalue())
-    return f"s3://{path}" if settings.lake.startswith("s3://") else path
+    return uri_for(settings.lake, path)

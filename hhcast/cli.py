@@ -58,6 +58,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--full-refresh", action="store_true", help="rebuild every week")
     run.set_defaults(run=_pipeline)
 
+    trn = commands.add_parser("train", help="train candidates, register them, decide the champion")
+    trn.add_argument("--dataset-version", help="meta.dataset_versions id (default: the latest)")
+    trn.add_argument(
+        "--promotion", choices=["auto", "manual", "never"], help="override promotion.policy"
+    )
+    trn.set_defaults(run=_train)
+
+    models = commands.add_parser("models", help="list the model registry (ml.models)")
+    models.add_argument("--rows", type=int, default=30, help="rows to print at most")
+    models.set_defaults(run=_models)
+
+    back = commands.add_parser("rollback", help="give the champion's place back to its predecessor")
+    back.add_argument("--note", default="", help="why, kept in ml.promotions")
+    back.add_argument("--by", default=os.environ.get("USER", "cli"), help="who decides")
+    back.set_defaults(run=_rollback)
+
     sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
     sql.add_argument("query", help='e.g. "select * from meta.ingested_files limit 5"')
     sql.add_argument("--rows", type=int, default=50, help="rows to print at most")
@@ -137,6 +153,50 @@ def _print_pipeline(summary) -> None:
     print(summary.transform.headline())
     for problem in summary.transform.failed:
         print(f"  failed: {problem}")
+
+
+def _train(args: argparse.Namespace) -> int:
+    from flows.train import train_models
+
+    summary, failed = _outcome(
+        train_models(
+            dataset_version=args.dataset_version, promotion=args.promotion, return_state=True
+        )
+    )
+    print(summary.headline())
+    return 1 if failed else 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from hhcast.config import load_settings
+    from tasks.registry import list_models
+    from warehouse.connection import connect
+
+    with connect(load_settings().warehouse, read_only=True) as con:
+        table = list_models(con)
+    with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=200):
+        print(table)
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from hhcast.config import load_settings
+    from tasks.registry import RegistryError, decide, rollback_decision
+    from warehouse.connection import connect, ensure_schema, writer_lock
+
+    settings = load_settings()
+    with writer_lock(settings.warehouse), connect(settings.warehouse) as con:
+        ensure_schema(con)
+        try:
+            decision = rollback_decision(con, decided_by=args.by, note=args.note)
+            decide(con, decision, run_id=None)
+        except RegistryError as exc:
+            print(f"hhcast rollback: {exc}", file=sys.stderr)
+            return 2
+    print(f"champion is now {decision.champion_after} (was {decision.from_model})")
+    return 0
 
 
 def _sql(args: argparse.Namespace) -> int:

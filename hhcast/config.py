@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENV_PREFIX = "HHCAST_"
 CONFIG_ENV = "HHCAST_CONFIG"
@@ -86,6 +86,55 @@ class FilterSettings(_Strict):
     executed_zero_falls_back_to_planned: bool = True
 
 
+Metric = Literal["mae", "rmse", "wape", "abs_bias", "r2"]
+
+
+class CandidateSettings(_Strict):
+    """One model to train: its algorithm and that algorithm's parameters."""
+
+    algorithm: Literal["naive", "linear", "tree", "mlp"]
+    params: dict[str, Any] = {}
+
+
+class TrainingSettings(_Strict):
+    """What models learn from, how they are evaluated on time, and which are trained."""
+
+    target: str = "hh"
+    features: list[str]
+    holdout_weeks: int = Field(26, ge=1)
+    backtest_folds: int = Field(4, ge=1)
+    fold_weeks: int = Field(13, ge=1)
+    min_train_weeks: int = Field(52, ge=2)
+    seed: int = 7
+    primary_metric: Metric = "mae"
+    candidates: dict[str, CandidateSettings]
+
+    @model_validator(mode="after")
+    def _has_naive_baseline(self) -> TrainingSettings:
+        if not any(c.algorithm == "naive" for c in self.candidates.values()):
+            raise ValueError(
+                "training.candidates needs a candidate with algorithm: naive (the first "
+                "champion is promoted only by beating it)"
+            )
+        return self
+
+    @property
+    def weeks_needed(self) -> int:
+        """Complete weeks a dataset must hold for the backtest and the holdout."""
+        return self.min_train_weeks + self.backtest_folds * self.fold_weeks + self.holdout_weeks
+
+
+class PromotionSettings(_Strict):
+    """When a challenger replaces the champion."""
+
+    policy: Literal["auto", "manual", "never"] = "auto"
+    margin: float = Field(0.02, ge=0, lt=1)
+    guard_metric: Metric = "rmse"
+    guard_tolerance: float = Field(0.0, ge=0)
+    manual_timeout_seconds: int = Field(86_400, ge=1)
+    manual_poll_seconds: int = Field(10, ge=1)
+
+
 class Settings(_Strict):
     """Everything hhcast reads from its config file, after environment overrides."""
 
@@ -99,6 +148,8 @@ class Settings(_Strict):
     contracts: ContractSettings
     features: FeatureSettings = FeatureSettings()
     filters: FilterSettings
+    training: TrainingSettings
+    promotion: PromotionSettings = PromotionSettings()
     source_path: Path | None = Field(None, exclude=True)
 
     def with_overrides(self, **changes: Any) -> Settings:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
-SCHEMA_FILES = ("raw.sql", "meta.sql")
+SCHEMA_FILES = ("raw.sql", "meta.sql", "ml.sql")
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw and meta schemas and tables if they do not exist yet (idempotent)."""
+    """Create the raw, meta and ml schemas and tables if they do not exist yet (idempotent)."""
     for name in SCHEMA_FILES:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 

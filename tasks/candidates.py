@@ -1,0 +1,164 @@
+"""The model families hhcast trains: fit on a training fold, predict weekly HH from features.
+
+Every fitted preprocessing step (scalers, normalisation) lives inside the forecaster and is
+fitted on the rows handed to `fit_candidate` only, so a fold's scaler never sees its test
+weeks, and the saved artifact is the model and its preprocessing as one unit.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import polars as pl
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from hhcast.config import CandidateSettings
+
+# TensorFlow's C++ start-up chatter is noise in flow logs; oneDNN's kernels also reorder float
+# sums, so leaving them off keeps a seed's results the same from one machine to the next.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+class Forecaster(Protocol):
+    """Anything that turns weekly feature rows into HH forecasts."""
+
+    algorithm: str
+    features: list[str]
+
+    def predict(self, weeks: pl.DataFrame) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class NaiveForecaster:
+    """Last year's same week (a lag column), else a fallback column such as a rolling mean."""
+
+    column: str
+    fallback: str | None = None
+    algorithm: str = "naive"
+
+    @property
+    def features(self) -> list[str]:
+        return [c for c in (self.column, self.fallback) if c]
+
+    def predict(self, weeks: pl.DataFrame) -> np.ndarray:
+        guess = pl.col(self.column)
+        if self.fallback:
+            guess = pl.coalesce(guess, pl.col(self.fallback))
+        return _require_values(weeks.select(guess.alias("y"))["y"], self.features)
+
+
+@dataclass(frozen=True)
+class SklearnForecaster:
+    """A scikit-learn estimator (a pipeline with its scaler, where it needs one)."""
+
+    estimator: Any
+    features: list[str]
+    algorithm: str
+
+    def predict(self, weeks: pl.DataFrame) -> np.ndarray:
+        return np.asarray(self.estimator.predict(_matrix(weeks, self.features)), dtype=float)
+
+
+@dataclass(frozen=True)
+class KerasForecaster:
+    """A Keras network whose first layer normalises the inputs and last layer rescales HH."""
+
+    network: Any
+    features: list[str]
+    algorithm: str = "mlp"
+
+    def predict(self, weeks: pl.DataFrame) -> np.ndarray:
+        x = _matrix(weeks, self.features).to_numpy().astype("float32")
+        # a direct call: `predict` builds a dataset pipeline, far slower for a few weeks
+        return np.asarray(self.network(x, training=False)).reshape(-1).astype(float)
+
+
+def fit_candidate(
+    candidate: CandidateSettings,
+    features: list[str],
+    target: str,
+    seed: int,
+    train: pl.DataFrame,
+) -> Forecaster:
+    """Fit one candidate on the training weeks given, and nothing else."""
+    params = dict(candidate.params)
+    if candidate.algorithm == "naive":
+        return NaiveForecaster(params["column"], params.get("fallback"))
+    rows = train.drop_nulls([*features, target])
+    x, y = _matrix(rows, features), rows[target].to_numpy().astype(float)
+    if candidate.algorithm == "linear":
+        estimator = make_pipeline(StandardScaler(), Ridge(**params))
+        return SklearnForecaster(estimator.fit(x, y), features, "linear")
+    if candidate.algorithm == "tree":
+        estimator = HistGradientBoostingRegressor(random_state=seed, early_stopping=False, **params)
+        return SklearnForecaster(estimator.fit(x, y), features, "tree")
+    if candidate.algorithm == "mlp":
+        return KerasForecaster(_fit_mlp(x.to_numpy(), y, seed, **params), features)
+    raise ValueError(f"unknown algorithm {candidate.algorithm!r}")
+
+
+def _fit_mlp(
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    hidden_units: list[int],
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+) -> Any:
+    """Train Dense(relu) layers on standardised inputs and target; return one network.
+
+    The target is standardised while training (so the optimiser sees values near 1) and the
+    returned network ends with a Rescaling layer that turns its output back into hours.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+    x = x.astype("float32")
+    y_mean, y_scale = float(y.mean()), float(y.std() or 1.0)
+    normalise = keras.layers.Normalization(name="normalise_features")
+    normalise.adapt(x)
+    inputs = keras.Input(shape=(x.shape[1],), name="features")
+    hidden = normalise(inputs)
+    for units in hidden_units:
+        hidden = keras.layers.Dense(units, activation="relu")(hidden)
+    scaled = keras.layers.Dense(1, name="hh_standardised")(hidden)
+    training = keras.Model(inputs, scaled)
+    # several batches per compiled call: Python's overhead dominates steps this small
+    training.compile(
+        optimizer=keras.optimizers.Adam(learning_rate), loss="mse", steps_per_execution=16
+    )
+    training.fit(x, (y - y_mean) / y_scale, epochs=epochs, batch_size=batch_size, verbose=0)
+    hours = keras.layers.Rescaling(y_scale, offset=y_mean, name="hh")(scaled)
+    return keras.Model(inputs, hours, name="hhcast_mlp")
+
+
+def _matrix(weeks: pl.DataFrame, features: list[str]) -> pl.DataFrame:
+    missing = [c for c in features if c not in weeks.columns]
+    if missing:
+        raise ValueError(
+            f"the weekly table has no column {', '.join(missing)}; the model needs "
+            f"{features}. Train a new model on the current features (hhcast train)"
+        )
+    frame = weeks.select(features).cast(pl.Float64)
+    for column in features:
+        _require_values(frame[column], [column])
+    return frame
+
+
+def _require_values(values: pl.Series, columns: list[str]) -> np.ndarray:
+    if values.null_count():
+        raise ValueError(
+            f"{values.null_count()} weeks have no value for {' / '.join(columns)}; forecast "
+            "only complete weeks with the history the model needs"
+        )
+    return values.to_numpy().astype(float)

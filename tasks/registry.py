@@ -1,0 +1,264 @@
+"""The model registry in the warehouse: trained models, their scores, and who is champion.
+
+Statuses change only in `decide`, one transaction that checks the champion is still the
+one the decision was made against, swaps it, records the decision and verifies that exactly
+one champion remains before committing. A crash anywhere inside leaves the last commit:
+never zero champions, never two.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from tasks.training import FoldScore, TrainedCandidate
+from warehouse.connection import first_row
+
+
+class ChampionChanged(RuntimeError):
+    """The champion changed between comparing and deciding (another run decided first)."""
+
+
+class RegistryError(RuntimeError):
+    """The registry cannot do what was asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One row of ml.models."""
+
+    model_id: str
+    candidate: str
+    algorithm: str
+    features: list[str]
+    dataset_version: str
+    train_start: date
+    train_end: date
+    holdout_start: date
+    holdout_end: date
+    metrics: dict[str, float]
+    artifact_uri: str
+    artifact_sha256: str
+    created_at: datetime
+    status: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision about the champion, as ml.promotions records it."""
+
+    action: str  # bootstrap | promote | keep | rollback
+    from_model: str | None
+    to_model: str | None
+    champion_after: str
+    policy: str
+    decided_by: str
+    note: str
+    metrics: dict | None = None
+
+
+_MODEL_COLUMNS = (
+    "model_id, candidate, algorithm, features, dataset_version, train_start, train_end, "
+    "holdout_start, holdout_end, metrics, artifact_uri, artifact_sha256, created_at, status"
+)
+
+
+def register_run(
+    con: duckdb.DuckDBPyConnection,
+    trained: list[TrainedCandidate],
+    artifacts: dict[str, tuple[str, str]],
+    *,
+    run_id: str,
+    dataset_version: str,
+    challenger_id: str,
+    seed: int,
+    code_version: str,
+) -> None:
+    """Record a training run's candidates, their fold scores and holdout predictions at once."""
+    created = datetime.now(UTC)
+    con.begin()
+    try:
+        for c in trained:
+            uri, digest = artifacts[c.model_id]
+            con.execute(
+                "insert into ml.models values "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    c.model_id, run_id, c.name, c.algorithm, json.dumps(c.features),
+                    json.dumps(c.settings.params, sort_keys=True), seed, dataset_version,
+                    c.holdout.train_start, c.holdout.train_end, c.holdout.n_train,
+                    c.holdout.test_start, c.holdout.test_end, json.dumps(c.metrics),
+                    code_version, uri, digest, created,
+                    "challenger" if c.model_id == challenger_id else "candidate",
+                ],
+            )  # fmt: skip
+            record_scores(con, run_id, c.model_id, [*c.folds, c.holdout], c.predictions)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+
+
+def record_scores(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    model_id: str,
+    scores: list[FoldScore],
+    predictions: pl.DataFrame,
+) -> None:
+    """Write fold and holdout errors and holdout predictions of one model for one run."""
+    con.executemany(
+        "insert into ml.backtest_metrics values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [
+                run_id, model_id, s.split, s.fold, s.train_start, s.train_end, s.test_start,
+                s.test_end, s.n_train, s.n_test, s.metrics["mae"], s.metrics["rmse"],
+                s.metrics["wape"], s.metrics["bias"], s.metrics["r2"],
+            ]
+            for s in scores
+        ],
+    )  # fmt: skip
+    rows = predictions.select(
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(model_id).alias("model_id"),
+        "week_start",
+        pl.col("y_true").cast(pl.Float64),
+        pl.col("y_pred").cast(pl.Float64),
+    )
+    con.from_arrow(rows.to_arrow()).insert_into("ml.holdout_predictions")
+
+
+def champion(con: duckdb.DuckDBPyConnection) -> ModelRecord | None:
+    """The model in production, or None before the first training."""
+    rows = con.execute(
+        f"select {_MODEL_COLUMNS} from ml.models where status = 'champion'"
+    ).fetchall()
+    if len(rows) > 1:
+        raise RegistryError(f"{len(rows)} champions in ml.models; the registry is corrupt")
+    return _record(rows[0]) if rows else None
+
+
+def get_model(con: duckdb.DuckDBPyConnection, model_id: str) -> ModelRecord:
+    """One registered model."""
+    row = first_row(con, f"select {_MODEL_COLUMNS} from ml.models where model_id = ?", [model_id])
+    if row is None:
+        raise RegistryError(f"no model {model_id!r} in ml.models (hhcast models lists them)")
+    return _record(row)
+
+
+def decide(con: duckdb.DuckDBPyConnection, decision: Decision, run_id: str | None) -> str:
+    """Apply and record a decision atomically; return its id.
+
+    Refuses (ChampionChanged) when the champion is no longer `decision.from_model`, so a
+    review that took hours cannot overwrite a promotion made meanwhile.
+    """
+    decision_id = uuid.uuid4().hex
+    con.begin()
+    try:
+        current = _champion_id(con)
+        if current != decision.from_model:
+            raise ChampionChanged(
+                f"the champion is now {current}, not {decision.from_model} as when this "
+                "decision was prepared; nothing changed. Train again to compare with it"
+            )
+        if decision.champion_after != current:
+            if current is not None:
+                _set_status(con, current, "retired")
+            _set_status(con, decision.champion_after, "champion")
+        con.execute(
+            "insert into ml.promotions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                decision_id, datetime.now(UTC), run_id, decision.action, decision.from_model,
+                decision.to_model, decision.champion_after, decision.policy,
+                decision.decided_by, decision.note,
+                json.dumps(decision.metrics) if decision.metrics is not None else None,
+            ],
+        )  # fmt: skip
+        _check_one_champion(con, decision.champion_after)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return decision_id
+
+
+def rollback_decision(con: duckdb.DuckDBPyConnection, decided_by: str, note: str) -> Decision:
+    """The decision that gives back the champion's predecessor (the model it replaced)."""
+    current = _champion_id(con)
+    if current is None:
+        raise RegistryError("there is no champion yet: nothing to roll back")
+    promoted = first_row(
+        con,
+        "select from_model from ml.promotions where action = 'promote' and to_model = ? "
+        "order by decided_at desc limit 1",
+        [current],
+    )
+    if promoted is None or promoted[0] is None:
+        raise RegistryError(
+            f"{current} became champion without replacing another model: there is no earlier "
+            "champion to roll back to"
+        )
+    return Decision(
+        action="rollback",
+        from_model=current,
+        to_model=promoted[0],
+        champion_after=promoted[0],
+        policy="rollback",
+        decided_by=decided_by,
+        note=note,
+    )
+
+
+def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The registry as a table, newest first, with each model's holdout error."""
+    return con.sql(
+        """
+        select
+            model_id,
+            status,
+            algorithm,
+            dataset_version,
+            holdout_start,
+            holdout_end,
+            round((metrics->>'$.mae')::double, 2) as holdout_mae,
+            round((metrics->>'$.backtest_mae_mean')::double, 2) as backtest_mae,
+            round((metrics->>'$.wape')::double, 4) as holdout_wape,
+            created_at
+        from ml.models
+        order by created_at desc, holdout_mae
+        """
+    ).pl()
+
+
+def _champion_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = first_row(con, "select model_id from ml.models where status = 'champion'")
+    return row[0] if row else None
+
+
+def _set_status(con: duckdb.DuckDBPyConnection, model_id: str, status: str) -> None:
+    updated = con.execute(
+        "update ml.models set status = ? where model_id = ? returning model_id",
+        [status, model_id],
+    ).fetchall()
+    if not updated:
+        raise RegistryError(f"no model {model_id!r} in ml.models")
+
+
+def _check_one_champion(con: duckdb.DuckDBPyConnection, expected: str) -> None:
+    champions = [r[0] for r in con.execute(
+        "select model_id from ml.models where status = 'champion'"
+    ).fetchall()]  # fmt: skip
+    if champions != [expected]:
+        raise RegistryError(f"expected {expected} as the one champion, found {champions}")
+
+
+def _record(row: tuple) -> ModelRecord:
+    values = dict(zip(_MODEL_COLUMNS.split(", "), row, strict=True))
+    values["features"] = json.loads(values["features"])
+    values["metrics"] = json.loads(values["metrics"])
+    return ModelRecord(**values)

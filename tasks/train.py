@@ -1,0 +1,203 @@
+"""Prefect tasks of the training flow: load a version, train, register, compare, decide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import duckdb
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from hhcast.config import CandidateSettings, Settings
+from hhcast.version import code_version
+from tasks import artifacts, registry
+from tasks.lake import retry_on_io_error
+from tasks.promotion import Comparison, compare
+from tasks.registry import Decision, ModelRecord
+from tasks.training import FoldScore, TrainedCandidate, train_candidate
+from tasks.training_data import TimeSplit, TrainingSet, load_training_set
+from warehouse.connection import connect, ensure_schema, writer_lock
+
+LAKE_RETRIES = {
+    "retries": 3,
+    "retry_delay_seconds": [1, 5, 15],
+    "retry_condition_fn": retry_on_io_error,
+}
+
+
+@dataclass
+class TrainingSummary:
+    """What a training run did: its data, its candidates, the comparison and the decision."""
+
+    run_id: str
+    dataset_version: str
+    split: TimeSplit
+    trained: list[TrainedCandidate] = field(default_factory=list)
+    challenger: TrainedCandidate | None = None
+    comparison: Comparison | None = None
+    decision: Decision | None = None
+    verdict: str = ""
+    champion: ModelRecord | None = None
+
+    def headline(self) -> str:
+        first, last = self.split.holdout_window
+        text = (
+            f"{len(self.trained)} candidates on dataset version {self.dataset_version} "
+            f"(holdout {first} to {last})"
+        )
+        if self.challenger:
+            text += f"; challenger {self.challenger.model_id}"
+        if self.decision:
+            text += f"; {self.decision.action} ({self.decision.policy}): {self.verdict}"
+        if self.champion:
+            mae = self.champion_holdout_mae
+            text += f"; champion {self.champion.model_id}, holdout MAE {mae:,.2f} HH/week"
+        return text
+
+    @property
+    def champion_holdout_mae(self) -> float | None:
+        """The champion's MAE on this run's holdout weeks."""
+        if self.champion is None or self.comparison is None:
+            return None
+        if self.champion.model_id == self.comparison.challenger.model_id:
+            return self.comparison.challenger_metrics["mae"]
+        return self.comparison.champion_metrics["mae"]
+
+
+@task(name="load-dataset-version", cache_policy=NO_CACHE, **LAKE_RETRIES)
+def load_dataset(settings: Settings, version_id: str | None) -> TrainingSet:
+    """The complete weeks of a recorded dataset version (default: the latest)."""
+    return load_training_set(settings, version_id)
+
+
+@task(name="train-candidate", task_run_name="train-{name}", cache_policy=NO_CACHE)
+def train(name: str, candidate: CandidateSettings, split: TimeSplit, settings: Settings):
+    """Backtest one candidate, fit it on all weeks before the holdout, score the holdout."""
+    trained = train_candidate(name, candidate, split, settings.training)
+    get_run_logger().info(
+        "%s: backtest MAE %.2f ± %.2f, holdout MAE %.2f (%.1f s)",
+        trained.model_id, trained.backtest["mae_mean"], trained.backtest["mae_std"],
+        trained.holdout.metrics["mae"], trained.seconds,
+    )  # fmt: skip
+    return trained
+
+
+@task(name="register-models", cache_policy=NO_CACHE, **LAKE_RETRIES)
+def register(
+    trained: list[TrainedCandidate],
+    challenger: TrainedCandidate,
+    dataset: TrainingSet,
+    run_id: str,
+    settings: Settings,
+) -> None:
+    """Store each artifact in the lake, then record the run's models and scores in one go."""
+    stored = {c.model_id: artifacts.store(c.forecaster, settings) for c in trained}
+    with _writing(settings) as con:
+        registry.register_run(
+            con, trained, stored,
+            run_id=run_id, dataset_version=dataset.version_id, challenger_id=challenger.model_id,
+            seed=settings.training.seed, code_version=code_version(),
+        )  # fmt: skip
+
+
+@task(name="ensure-champion", cache_policy=NO_CACHE)
+def ensure_champion(
+    trained: list[TrainedCandidate], run_id: str, settings: Settings
+) -> ModelRecord:
+    """The champion; before the first one exists, the run's naive baseline becomes it."""
+    with _writing(settings) as con:
+        current = registry.champion(con)
+        if current is not None:
+            return current
+        baseline = next(c for c in trained if c.algorithm == "naive")
+        registry.decide(
+            con,
+            Decision(
+                action="bootstrap", from_model=None, to_model=baseline.model_id,
+                champion_after=baseline.model_id, policy="bootstrap", decided_by="policy",
+                note="first training: the naive baseline is champion until a model beats it",
+                metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
+            ),
+            run_id,
+        )  # fmt: skip
+        get_run_logger().info("no champion yet: %s (naive baseline) installed", baseline.model_id)
+        return registry.champion(con)
+
+
+@task(name="rescore-champion", cache_policy=NO_CACHE, **LAKE_RETRIES)
+def rescore_champion(
+    challenger: TrainedCandidate,
+    champion: ModelRecord,
+    split: TimeSplit,
+    run_id: str,
+    settings: Settings,
+) -> Comparison:
+    """Load the champion from the lake and score it on this run's holdout weeks."""
+    model = artifacts.fetch(
+        champion.artifact_uri, champion.artifact_sha256, champion.algorithm, champion.features,
+        settings,
+    )  # fmt: skip
+    comparison = compare(challenger, champion, model, settings.training.target, split.holdout.test)
+    if champion.model_id != challenger.model_id:
+        _record_rescore(comparison, split, run_id, settings)
+    return comparison
+
+
+def _record_rescore(
+    comparison: Comparison, split: TimeSplit, run_id: str, settings: Settings
+) -> None:
+    first, last = split.holdout_window
+    champion = comparison.champion
+    scored = FoldScore(
+        split="holdout", fold=None, train_start=champion.train_start,
+        train_end=champion.train_end, test_start=first, test_end=last, n_train=None,
+        n_test=comparison.weeks.height, metrics=comparison.champion_metrics,
+    )  # fmt: skip
+    predictions = comparison.weeks.select("week_start", y_true="actual", y_pred="champion")
+    with _writing(settings) as con:
+        con.begin()
+        registry.record_scores(con, run_id, champion.model_id, [scored], predictions)
+        con.commit()
+
+
+@task(name="publish-comparison", cache_policy=NO_CACHE)
+def publish(markdown: str, trained: list[TrainedCandidate]) -> None:
+    """The side-by-side report and the candidates' table, as Prefect artifacts."""
+    create_markdown_artifact(key="champion-vs-challenger", markdown=markdown)
+    create_table_artifact(
+        key="training-candidates",
+        table=[
+            {
+                "model_id": c.model_id,
+                "algorithm": c.algorithm,
+                "backtest_mae_mean": round(c.backtest["mae_mean"], 2),
+                "backtest_mae_std": round(c.backtest["mae_std"], 2),
+                "holdout_mae": round(c.holdout.metrics["mae"], 2),
+                "holdout_wape": round(c.holdout.metrics["wape"], 4),
+                "seconds": round(c.seconds, 1),
+            }
+            for c in trained
+        ],
+    )
+
+
+@task(name="record-decision", cache_policy=NO_CACHE)
+def record_decision(decision: Decision, run_id: str, settings: Settings) -> ModelRecord:
+    """Apply the decision to the registry atomically; return the champion after it."""
+    with _writing(settings) as con:
+        registry.decide(con, decision, run_id)
+        return registry.champion(con)
+
+
+@contextmanager
+def _writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer lock and a connection, for one short write to the warehouse."""
+    with (
+        writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds),
+        connect(settings.warehouse) as con,
+    ):
+        ensure_schema(con)
+        yield con

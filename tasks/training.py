@@ -1,0 +1,124 @@
+"""Train one candidate honestly: backtest on rolling origins, then fit and score the holdout."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from hhcast.config import CandidateSettings, TrainingSettings
+from tasks.candidates import Forecaster, fit_candidate
+from tasks.metrics import METRICS, forecast_errors, score, summarise_folds
+from tasks.training_data import Fold, TimeSplit
+
+
+@dataclass(frozen=True)
+class FoldScore:
+    """How a candidate fitted on a fold's training weeks forecast its test weeks."""
+
+    split: str  # backtest | holdout
+    fold: int | None
+    train_start: date
+    train_end: date
+    test_start: date
+    test_end: date
+    n_train: int | None  # None: a registered model re-scored on a later holdout
+    n_test: int
+    metrics: dict[str, float]
+
+
+@dataclass(frozen=True)
+class TrainedCandidate:
+    """A candidate's backtest, its model fitted on every week before the holdout, and its score."""
+
+    name: str
+    model_id: str
+    settings: CandidateSettings
+    features: list[str]
+    forecaster: Forecaster
+    folds: list[FoldScore]
+    holdout: FoldScore
+    predictions: pl.DataFrame  # week_start, y_true, y_pred over the holdout
+    seconds: float
+
+    @property
+    def algorithm(self) -> str:
+        return self.forecaster.algorithm
+
+    @property
+    def backtest(self) -> dict[str, float]:
+        return summarise_folds([f.metrics for f in self.folds])
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """What the registry keeps: holdout metrics plus the backtest's mean and spread."""
+        return {**self.holdout.metrics, **{f"backtest_{k}": v for k, v in self.backtest.items()}}
+
+
+def train_candidate(
+    name: str, candidate: CandidateSettings, split: TimeSplit, config: TrainingSettings
+) -> TrainedCandidate:
+    """Backtest a candidate fold by fold, then fit it on all pre-holdout weeks and score those.
+
+    Each fit sees only its fold's training weeks, scalers included: the holdout and the later
+    folds are never handed to `fit_candidate` together with a fold's training rows.
+    """
+    started = time.perf_counter()
+    folds = []
+    for fold in split.folds:
+        forecaster = _fit(candidate, config, fold)
+        folds.append(_score(fold, forecaster, config.target))
+    forecaster = _fit(candidate, config, split.holdout)
+    test = split.holdout.test
+    predicted = forecaster.predict(test)
+    holdout = _score(split.holdout, forecaster, config.target, predicted)
+    predictions = pl.DataFrame(
+        {"week_start": test["week_start"], "y_true": test[config.target], "y_pred": predicted}
+    )
+    return TrainedCandidate(
+        name=name,
+        model_id=f"{name}-{uuid.uuid4().hex[:8]}",
+        settings=candidate,
+        features=forecaster.features,
+        forecaster=forecaster,
+        folds=folds,
+        holdout=holdout,
+        predictions=predictions,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def pick_challenger(trained: list[TrainedCandidate], metric: str) -> TrainedCandidate:
+    """The candidate with the best mean backtest error: chosen before the holdout is looked at."""
+    return min(trained, key=lambda c: score(backtest_means(c), metric))
+
+
+def backtest_means(candidate: TrainedCandidate) -> dict[str, float]:
+    """Each metric's mean over the backtest folds, under the metric's own name."""
+    return {m: candidate.backtest[f"{m}_mean"] for m in METRICS}
+
+
+def _fit(candidate: CandidateSettings, config: TrainingSettings, fold: Fold) -> Forecaster:
+    return fit_candidate(candidate, config.features, config.target, config.seed, fold.train)
+
+
+def _score(
+    fold: Fold, forecaster: Forecaster, target: str, predicted: np.ndarray | None = None
+) -> FoldScore:
+    if predicted is None:
+        predicted = forecaster.predict(fold.test)
+    return FoldScore(
+        split=fold.split,
+        fold=fold.number,
+        train_start=fold.train["week_start"].min(),
+        train_end=fold.train["week_start"].max(),
+        test_start=fold.test["week_start"].min(),
+        test_end=fold.test["week_start"].max(),
+        n_train=fold.train.drop_nulls([*forecaster.features, target]).height,
+        n_test=fold.test.height,
+        metrics=forecast_errors(fold.test[target].to_numpy(), predicted),
+    )

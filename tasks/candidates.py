@@ -76,8 +76,11 @@ class KerasForecaster:
 
     def predict(self, weeks: pl.DataFrame) -> np.ndarray:
         x = _matrix(weeks, self.features).to_numpy().astype("float32")
+        import keras
+
         # a direct call: `predict` builds a dataset pipeline, far slower for a few weeks
-        return np.asarray(self.network(x, training=False)).reshape(-1).astype(float)
+        output = keras.ops.convert_to_numpy(self.network(x, training=False))
+        return output.reshape(-1).astype(float)
 
 
 def fit_candidate(

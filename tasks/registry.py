@@ -135,12 +135,8 @@ def record_scores(
 
 def champion(con: duckdb.DuckDBPyConnection) -> ModelRecord | None:
     """The model in production, or None before the first training."""
-    rows = con.execute(
-        f"select {_MODEL_COLUMNS} from ml.models where status = 'champion'"
-    ).fetchall()
-    if len(rows) > 1:
-        raise RegistryError(f"{len(rows)} champions in ml.models; the registry is corrupt")
-    return _record(rows[0]) if rows else None
+    champion_id = _champion_id(con)
+    return get_model(con, champion_id) if champion_id else None
 
 
 def get_model(con: duckdb.DuckDBPyConnection, model_id: str) -> ModelRecord:
@@ -236,8 +232,15 @@ def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def _champion_id(con: duckdb.DuckDBPyConnection) -> str | None:
-    row = first_row(con, "select model_id from ml.models where status = 'champion'")
-    return row[0] if row else None
+    champion_ids = _champion_ids(con)
+    if len(champion_ids) > 1:
+        raise RegistryError(f"{len(champion_ids)} champions in ml.models: {champion_ids}")
+    return champion_ids[0] if champion_ids else None
+
+
+def _champion_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute("select model_id from ml.models where status = 'champion'").fetchall()
+    return sorted(model_id for (model_id,) in rows)
 
 
 def _set_status(con: duckdb.DuckDBPyConnection, model_id: str, status: str) -> None:
@@ -250,9 +253,7 @@ def _set_status(con: duckdb.DuckDBPyConnection, model_id: str, status: str) -> N
 
 
 def _check_one_champion(con: duckdb.DuckDBPyConnection, expected: str) -> None:
-    champions = [r[0] for r in con.execute(
-        "select model_id from ml.models where status = 'champion'"
-    ).fetchall()]  # fmt: skip
+    champions = _champion_ids(con)
     if champions != [expected]:
         raise RegistryError(f"expected {expected} as the one champion, found {champions}")
 

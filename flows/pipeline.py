@@ -1,48 +1,94 @@
-"""Pipeline: the whole weekly job in one run, ingest then transform.
+"""Pipeline: the whole weekly job in one run, ingest, transform, then train when there is news.
 
 1. Ingest every new or changed export from landing (rejected files are reported; the good
    ones still load).
 2. Transform: rebuild the weeks the new files touch, run the data tests, record the version.
-The run ends Failed when either step needs a person's attention.
+3. Train on the new dataset version and decide on the champion by the promotion policy;
+   skipped when a model was already trained on the latest version (unless `retrain`).
+The run ends Failed when any step needs a person's attention.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from prefect import flow
 from prefect.states import Failed, State
 
 from flows.ingest import ingest
+from flows.train import train_models
 from flows.transform import transform
+from hhcast.config import load_settings
+from tasks.registry import ModelRecord
 from tasks.summary import IngestSummary
+from tasks.train import TrainingSummary, current_champion, untrained_version
 from tasks.transform import BuildSummary
 
 
 @dataclass(frozen=True)
 class PipelineSummary:
-    """What each step of the pipeline did."""
+    """What each step of the pipeline did, and the champion at the end."""
 
     ingest: IngestSummary
     transform: BuildSummary
+    train: TrainingSummary | None
+    champion: ModelRecord | None
     ok: bool
+    train_error: str | None = None
 
     def headline(self) -> str:
-        return f"ingest: {self.ingest.headline()} | transform: {self.transform.headline()}"
+        trained = self.train.headline() if self.train else "skipped (latest version trained)"
+        if self.train_error:
+            trained = f"failed: {self.train_error}"
+        return (
+            f"ingest: {self.ingest.headline()} | transform: {self.transform.headline()} | "
+            f"train: {trained}"
+        )
+
+    def champion_line(self) -> str:
+        """The champion and its error on the latest holdout it was scored on."""
+        if self.champion is None:
+            return "no champion yet"
+        mae = self.train.champion_holdout_mae if self.train else self.champion.metrics["mae"]
+        return (
+            f"{self.champion.model_id} ({self.champion.algorithm}), holdout MAE {mae:,.1f} HH "
+            f"per week"
+        )
 
 
 @flow(name="pipeline", log_prints=True)
-def pipeline(source: str | None = None, full_refresh: bool = False) -> PipelineSummary | State:
-    """Ingest new exports from landing (or `source`), then rebuild the weekly features."""
+def pipeline(
+    source: str | None = None,
+    full_refresh: bool = False,
+    promotion: Literal["auto", "manual", "never"] | None = None,
+    retrain: bool = False,
+) -> PipelineSummary | State:
+    """Ingest new exports from landing (or `source`), rebuild the features, train if needed."""
     ingested = ingest(source=source, return_state=True)
-    loaded = ingested.result(raise_on_failure=False)
-    if isinstance(loaded, BaseException):
-        raise loaded
+    loaded = _result(ingested)
     built = transform(full_refresh=full_refresh, return_state=True)
-    rebuilt = built.result(raise_on_failure=False)
-    if isinstance(rebuilt, BaseException):
-        raise rebuilt
-    summary = PipelineSummary(loaded, rebuilt, ingested.is_completed() and built.is_completed())
+    rebuilt = _result(built)
+    ok = ingested.is_completed() and built.is_completed()
+    settings = load_settings()
+    trained = train_error = None
+    if built.is_completed() and (retrain or untrained_version(settings)):
+        training = train_models(promotion=promotion, return_state=True)
+        outcome = training.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            train_error, ok = str(outcome), False
+        else:
+            trained = outcome
+    champion = current_champion(settings)
+    summary = PipelineSummary(loaded, rebuilt, trained, champion, ok, train_error)
     if not summary.ok:
         return Failed(message=summary.headline(), data=summary)
     return summary
+
+
+def _result(state: State):
+    """A subflow's return value; a crash (not a reported failure) is raised."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, BaseException):
+        raise value
+    return value

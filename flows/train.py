@@ -17,9 +17,11 @@ import uuid
 from typing import Literal
 
 from prefect import flow, get_run_logger, pause_flow_run
+from prefect.client.orchestration import get_client
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.runtime import flow_run
+from prefect.states import Running
 from pydantic import Field
 
 from hhcast.config import Settings, load_settings
@@ -67,14 +69,15 @@ def train_models(
     challenger = pick_challenger(trained, settings.training.primary_metric)
     register(trained, challenger, dataset, run_id, settings)
     champion = ensure_champion(trained, run_id, settings)
-    comparison = rescore_champion(challenger, champion, split, run_id, settings)
+    comparison = rescore_champion(challenger, champion, trained, split, run_id, settings)
     promote, verdict = auto_verdict(
         comparison, settings.promotion, settings.training.primary_metric
     )
-    publish(report(comparison, trained, f"{policy}: {verdict}"), trained)
+    auto_says = f"auto would {'promote' if promote else 'keep'}: {verdict}"
+    publish(report(comparison, trained, f"{policy}; {auto_says}"), trained)
     summary = TrainingSummary(run_id, dataset.version_id, split, trained, challenger, comparison)
     if challenger.model_id == champion.model_id:
-        summary.verdict, summary.champion = verdict, champion
+        summary.verdict, summary.champion = "the challenger is the champion already", champion
     else:
         decision = _decide(comparison, policy, promote, verdict, settings)
         summary.decision, summary.verdict = decision, decision.note
@@ -88,10 +91,11 @@ def _decide(
 ) -> Decision:
     """The decision the policy, or the reviewer, takes on this comparison."""
     decided_by, note = "policy", verdict
+    auto_says = f"auto would {'promote' if promote else 'keep'}: {verdict}"
     if policy == "never":
-        promote, note = False, f"policy never: recorded only (auto would say: {verdict})"
+        promote, note = False, f"recorded only; {auto_says}"
     elif policy == "manual":
-        promote, decided_by, note = _review(comparison, verdict, settings)
+        promote, decided_by, note = _review(comparison, auto_says, settings)
     champion, challenger = comparison.champion.model_id, comparison.challenger.model_id
     return Decision(
         action="promote" if promote else "keep",
@@ -105,7 +109,7 @@ def _decide(
     )
 
 
-def _review(comparison: Comparison, verdict: str, settings: Settings) -> tuple[bool, str, str]:
+def _review(comparison: Comparison, auto_says: str, settings: Settings) -> tuple[bool, str, str]:
     """Pause for a reviewer's approve / reject in the Prefect UI; a timeout keeps the champion."""
     logger = get_run_logger()
     timeout = settings.promotion.manual_timeout_seconds
@@ -115,7 +119,7 @@ def _review(comparison: Comparison, verdict: str, settings: Settings) -> tuple[b
         timeout,
     )
     form = PromotionReview.with_initial_data(
-        description=report(comparison, [comparison.challenger], f"auto would say: {verdict}"),
+        description=report(comparison, [comparison.challenger], f"manual; {auto_says}"),
         approve=False,
     )
     try:
@@ -125,7 +129,21 @@ def _review(comparison: Comparison, verdict: str, settings: Settings) -> tuple[b
             poll_interval=settings.promotion.manual_poll_seconds,
         )
     except FlowPauseTimeout:
-        return False, "policy", f"manual: no review within {timeout} s, the champion stays"
+        _resume_after_timeout()
+        return False, "policy", f"no review within {timeout} s, the champion stays"
     reviewer = review.reviewer.strip() or "a reviewer in the Prefect UI"
     verb = "approved" if review.approve else "rejected"
-    return review.approve, reviewer, f"manual: {verb}. {review.note}".strip()
+    return review.approve, reviewer, f"{verb}. {review.note}".strip()
+
+
+def _resume_after_timeout() -> None:
+    """Take the run out of its expired pause so it can record the decision and complete.
+
+    Prefect's server refuses every transition out of a pause whose timeout passed (the run
+    would end Failed, "paused and never resumed"), but for hhcast a review that never came is
+    an answer: the champion stays, the decision is recorded, and the run completes.
+    """
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(
+            flow_run.get_id(), Running(message="no review before the timeout"), force=True
+        )

@@ -53,10 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     tra.add_argument("--full-refresh", action="store_true", help="rebuild everything")
     tra.set_defaults(run=_transform)
 
-    run = commands.add_parser("run", help="the whole pipeline: ingest, then transform")
+    run = commands.add_parser("run", help="the whole pipeline: ingest, transform, train")
     run.add_argument("--source", help="landing folder or s3:// URI (default: hhcast.yaml)")
     run.add_argument("--full-refresh", action="store_true", help="rebuild every week")
+    run.add_argument("--promotion", choices=["auto", "manual", "never"], help="override policy")
     run.set_defaults(run=_pipeline)
+
+    ret = commands.add_parser("retrain", help="land files, ingest, rebuild, train and decide")
+    ret.add_argument("--files", nargs="+", required=True, help="paths or s3:// URIs to land")
+    ret.add_argument("--promotion", choices=["auto", "manual", "never"], help="override policy")
+    ret.set_defaults(run=_retrain)
 
     trn = commands.add_parser("train", help="train candidates, register them, decide the champion")
     trn.add_argument("--dataset-version", help="meta.dataset_versions id (default: the latest)")
@@ -142,7 +148,22 @@ def _pipeline(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
 
     summary, failed = _outcome(
-        pipeline(source=args.source, full_refresh=args.full_refresh, return_state=True)
+        pipeline(
+            source=args.source,
+            full_refresh=args.full_refresh,
+            promotion=args.promotion,
+            return_state=True,
+        )
+    )
+    _print_pipeline(summary)
+    return 1 if failed else 0
+
+
+def _retrain(args: argparse.Namespace) -> int:
+    from flows.retrain import retrain
+
+    summary, failed = _outcome(
+        retrain(files=args.files, promotion=args.promotion, return_state=True)
     )
     _print_pipeline(summary)
     return 1 if failed else 0
@@ -153,6 +174,10 @@ def _print_pipeline(summary) -> None:
     print(summary.transform.headline())
     for problem in summary.transform.failed:
         print(f"  failed: {problem}")
+    print(f"train: {summary.train.headline()}" if summary.train else "train: not needed")
+    if summary.train_error:
+        print(f"  failed: {summary.train_error}")
+    print(f"champion: {summary.champion_line()}")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -236,12 +261,18 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  transform  {summary.transform.headline()}")
     if version:
         print(f"  weeks      {version.weeks} weeks, {version.first_week} to {version.last_week}")
+    if summary.train:
+        print(f"  train      {summary.train.headline()}")
+    elif summary.train_error:
+        print(f"  train      failed: {summary.train_error}")
+    print(f"  champion   {summary.champion_line()}")
     print(f"  warehouse  {settings.warehouse}")
-    print(f"  lake       {settings.lake} (archive/, datasets/)")
+    print(f"  lake       {settings.lake} (archive/, datasets/, models/)")
     print(
         '  try        hhcast sql "select week_start, acft, sum_daily_hours, cycles, hh '
         'from marts.features_weekly where is_complete order by week_start desc limit 8"'
     )
+    print("             hhcast models")
     return 1 if failed else 0
 
 

@@ -106,3 +106,19 @@ def retry_on_io_error(task, task_run, state) -> bool:
     except Exception:
         return False
     return False
+
+
+def land(source: str, settings: Settings) -> str:
+    """Copy a file handed over by a user (a local path or s3:// URI) into landing, by name.
+
+    A file of the same name in landing is replaced, as when someone drops a corrected export
+    there; its earlier content stays in the lake's archive once ingested.
+    """
+    src_fs, src_path = filesystem(source, settings)
+    if not src_fs.isfile(src_path):
+        raise FileNotFoundError(f"{source}: no such file to land; give a file path or s3:// URI")
+    dst_fs, root = filesystem(settings.landing, settings)
+    target = f"{root}/{PurePosixPath(src_path).name}"
+    dst_fs.makedirs(root, exist_ok=True)
+    dst_fs.pipe_file(target, src_fs.cat_file(src_path))
+    return uri_for(settings.landing, target)

@@ -80,10 +80,10 @@ def auto_verdict(
         f"{_value(new, policy.guard_metric)} vs {_value(old, policy.guard_metric)}"
     )
     if p_new > needed:
-        return False, f"keep: {primary_text}"
+        return False, primary_text
     if g_new > guard_limit:
-        return False, f"keep: {primary_text}, but worse on the guard: {guard_text}"
-    return True, f"promote: {primary_text}; guard {guard_text}"
+        return False, f"{primary_text}, but worse on the guard: {guard_text}"
+    return True, f"{primary_text}; guard {guard_text}"
 
 
 def report(comparison: Comparison, trained: list[TrainedCandidate], verdict: str) -> str:

@@ -19,7 +19,7 @@ from tasks.promotion import Comparison, compare
 from tasks.registry import Decision, ModelRecord
 from tasks.training import FoldScore, TrainedCandidate, train_candidate
 from tasks.training_data import TimeSplit, TrainingSet, load_training_set
-from warehouse.connection import connect, ensure_schema, writer_lock
+from warehouse.connection import connect, ensure_schema, first_row, writer_lock
 
 LAKE_RETRIES = {
     "retries": 3,
@@ -131,6 +131,7 @@ def ensure_champion(
 def rescore_champion(
     challenger: TrainedCandidate,
     champion: ModelRecord,
+    trained: list[TrainedCandidate],
     split: TimeSplit,
     run_id: str,
     settings: Settings,
@@ -141,7 +142,7 @@ def rescore_champion(
         settings,
     )  # fmt: skip
     comparison = compare(challenger, champion, model, settings.training.target, split.holdout.test)
-    if champion.model_id != challenger.model_id:
+    if champion.model_id not in {c.model_id for c in trained}:  # else scored already
         _record_rescore(comparison, split, run_id, settings)
     return comparison
 
@@ -201,3 +202,24 @@ def _writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     ):
         ensure_schema(con)
         yield con
+
+
+@task(name="check-training-needed", cache_policy=NO_CACHE)
+def untrained_version(settings: Settings) -> str | None:
+    """The latest dataset version if no model was trained on it yet, else None."""
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        row = first_row(
+            con,
+            "select version_id from meta.dataset_versions v "
+            "where not exists (select 1 from ml.models m where m.dataset_version = v.version_id) "
+            "and v.built_at = (select max(built_at) from meta.dataset_versions)",
+        )
+    return row[0] if row else None
+
+
+def current_champion(settings: Settings) -> ModelRecord | None:
+    """The champion now, read from the registry."""
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        return registry.champion(con)

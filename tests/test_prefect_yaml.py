@@ -36,6 +36,14 @@ def test_prefect_deploy_all_creates_every_deployment():
     assert set(declared) <= set(deployed)
     pipeline = deployed["pipeline-daily"]
     assert pipeline.entrypoint == "flows/pipeline.py:pipeline"
-    assert pipeline.parameters == {"source": None, "full_refresh": False}
+    assert pipeline.parameters == {
+        "source": None, "full_refresh": False, "promotion": None, "retrain": False,
+    }  # fmt: skip
     assert [s.schedule.cron for s in pipeline.schedules] == ["0 5 * * *"]
     assert deployed["transform"].entrypoint == "flows/transform.py:transform"
+    assert deployed["train"].entrypoint == "flows/train.py:train_models"
+    assert deployed["train"].parameters == {"dataset_version": None, "promotion": None}
+    assert deployed["retrain"].entrypoint == "flows/retrain.py:retrain"
+    # The UI's run form is built from the flow's parameter schema: promotion is a choice.
+    promotion = deployed["retrain"].parameter_openapi_schema["properties"]["promotion"]
+    assert all(f"'{policy}'" in str(promotion) for policy in ("auto", "manual", "never"))

@@ -35,3 +35,47 @@ def medium(tmp_path_factory, prefect_harness) -> Medium:
         ingested = ingest(return_state=True).result()
         built = transform(return_state=True).result()
     return Medium(out, settings, ingested, built)
+
+
+@dataclass(frozen=True)
+class SmallBuilt:
+    out: Path
+    warehouse: Path
+    lake: Path
+
+
+@pytest.fixture(scope="session")
+def small_built(tmp_path_factory, prefect_harness) -> SmallBuilt:
+    """The `small` sample (3 years, 20 aircraft) ingested and transformed once per session."""
+    out = tmp_path_factory.mktemp("small")
+    generate(out, preset="small", seed=7)
+    paths = SmallBuilt(out, out / "warehouse" / "hhcast.duckdb", out / "lake")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HHCAST_LANDING", str(out / "landing"))
+        env.setenv("HHCAST_LAKE", str(paths.lake))
+        env.setenv("HHCAST_WAREHOUSE", str(paths.warehouse))
+        ingest(return_state=True).result()
+        transform(return_state=True).result()
+    return paths
+
+
+@pytest.fixture
+def trainable(small_built: SmallBuilt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A private copy of the small warehouse to train on, with a fresh registry and lake.
+
+    The MLP trains for a few epochs only: these tests check the loop, not the model.
+    """
+    import shutil
+
+    warehouse = tmp_path / "warehouse" / "hhcast.duckdb"
+    warehouse.parent.mkdir()
+    shutil.copyfile(small_built.warehouse, warehouse)
+    for name, value in {
+        "HHCAST_LANDING": str(small_built.out / "landing"),
+        "HHCAST_LAKE": str(tmp_path / "lake"),
+        "HHCAST_WAREHOUSE": str(warehouse),
+        "HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS": "2",
+        "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()

@@ -1,0 +1,48 @@
+"""Retrain on new files: the upload-and-retrain job a user starts from the Prefect UI.
+
+1. Land the given files (local paths or s3:// URIs) in the landing location.
+2. Run the pipeline on them: ingest, rebuild the touched weeks, then train on the new
+   dataset version and decide on the champion by the promotion policy.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
+
+from flows.pipeline import PipelineSummary, pipeline
+from hhcast.config import load_settings
+from tasks.lake import land, retry_on_io_error
+
+
+@task(
+    name="land-file",
+    task_run_name="land-{source}",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    retry_condition_fn=retry_on_io_error,
+)
+def land_file(source: str) -> str:
+    """Copy one handed-over file into landing; return its landing URI."""
+    return land(source, load_settings())
+
+
+@flow(name="retrain", log_prints=True)
+def retrain(
+    files: list[str],
+    promotion: Literal["auto", "manual", "never"] | None = None,
+) -> PipelineSummary | State:
+    """Land `files`, ingest them, rebuild the features incrementally, train and decide."""
+    landed = [land_file(source) for source in files]
+    get_run_logger().info("landed %d files: %s", len(landed), ", ".join(landed))
+    run = pipeline(promotion=promotion, retrain=True, return_state=True)
+    summary = run.result(raise_on_failure=False)
+    if isinstance(summary, BaseException):  # a crash, not a reported failure
+        raise summary
+    if not run.is_completed():
+        return Failed(message=run.message, data=summary)
+    return summary

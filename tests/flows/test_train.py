@@ -1,0 +1,200 @@
+"""The training flow under Prefect: auto promotion both ways, a reviewer's approve / reject
+through the real pause / resume API, a review that never comes, and retraining on new files."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+from prefect import resume_flow_run
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import StateType
+
+from flows.ingest import ingest
+from flows.retrain import retrain
+from flows.train import train_models
+from flows.transform import transform
+from hhcast.config import load_settings
+from hhcast.sample import generate
+from warehouse.connection import connect
+
+pytestmark = pytest.mark.slow
+
+
+def query(settings, sql: str, params=None) -> list[tuple]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def champions(settings) -> list[str]:
+    return [
+        m for (m,) in query(settings, "select model_id from ml.models where status = 'champion'")
+    ]
+
+
+def decisions(settings) -> list[tuple]:
+    return query(
+        settings,
+        "select action, from_model, to_model, champion_after, policy, decided_by, note "
+        "from ml.promotions order by decided_at",
+    )
+
+
+def test_auto_promotes_over_the_baseline_then_keeps_the_champion_on_a_tie(trainable):
+    settings = trainable
+    first = train_models(return_state=True)
+    assert first.is_completed()
+    run1 = first.result()
+    naive = next(c for c in run1.trained if c.algorithm == "naive")
+    challenger = run1.challenger
+    assert challenger.algorithm != "naive"
+    assert [d[:5] for d in decisions(settings)] == [
+        ("bootstrap", None, naive.model_id, naive.model_id, "bootstrap"),
+        ("promote", naive.model_id, challenger.model_id, challenger.model_id, "auto"),
+    ]
+    assert champions(settings) == [challenger.model_id]
+    n = len(run1.trained)
+    assert query(
+        settings, "select split, count(*) from ml.backtest_metrics group by all order by 1"
+    ) == [
+        ("backtest", n * settings.training.backtest_folds),
+        ("holdout", n),
+    ]
+    assert query(settings, "select count(*) from ml.holdout_predictions") == [
+        (n * settings.training.holdout_weeks,)
+    ]
+
+    # Same data, same seed: the new challenger ties the champion and does not clear the margin.
+    run2 = train_models(return_state=True).result()
+    assert run2.decision.action == "keep"
+    assert run2.challenger.metrics == challenger.metrics
+    assert champions(settings) == [challenger.model_id]
+    # the champion was re-scored on this run's holdout, not its old numbers reused
+    rescored = query(
+        settings,
+        "select mae from ml.backtest_metrics where run_id = ? and model_id = ?",
+        [run2.run_id, challenger.model_id],
+    )
+    assert rescored == [(pytest.approx(challenger.holdout.metrics["mae"]),)]
+    assert run2.comparison.champion_metrics == pytest.approx(challenger.holdout.metrics)
+
+
+def test_policy_never_records_without_promoting(trainable):
+    summary = train_models(promotion="never", return_state=True).result()
+    naive = next(c for c in summary.trained if c.algorithm == "naive")
+    assert champions(trainable) == [naive.model_id]
+    action, *_, policy, decided_by, note = decisions(trainable)[-1]
+    assert (action, policy, decided_by) == ("keep", "never", "policy")
+    assert note.startswith("recorded only; auto would promote")
+
+
+def paused_train_run(timeout: float = 180.0):
+    """The paused training run, once it has paused."""
+    paused = FlowRunFilter(
+        state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+    )
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(flow_run_filter=paused)
+            if runs:
+                (run,) = runs
+                return run
+            time.sleep(0.5)
+    raise AssertionError("the training run never paused for review")
+
+
+def train_in_background(**parameters):
+    outcome = {}
+    thread = threading.Thread(
+        target=lambda: outcome.update(state=train_models(**parameters, return_state=True))
+    )
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.parametrize("approve", [True, False], ids=["approved", "rejected"])
+def test_manual_promotion_waits_for_the_reviewer(trainable, approve):
+    thread, outcome = train_in_background(promotion="manual")
+    run = paused_train_run()
+    # While it waits, the registry already holds the candidates and the baseline champion.
+    (naive,) = champions(trainable)
+    assert naive.startswith("naive")
+    with get_client(sync_client=True) as client:
+        (report,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["champion-vs-challenger"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]),
+            )
+        )
+    assert "vs champion" in report.data
+    resume_flow_run(run.id, run_input={"approve": approve, "reviewer": "ana", "note": "checked"})
+    thread.join(timeout=180)
+    state = outcome["state"]
+    assert state.is_completed()
+    summary = state.result()
+    challenger = summary.challenger.model_id
+    action, from_model, to_model, after, policy, decided_by, note = decisions(trainable)[-1]
+    assert (from_model, to_model, policy, decided_by) == (naive, challenger, "manual", "ana")
+    if approve:
+        assert (action, after, note) == ("promote", challenger, "approved. checked")
+        assert champions(trainable) == [challenger]
+    else:
+        assert (action, after, note) == ("keep", naive, "rejected. checked")
+        assert champions(trainable) == [naive]
+
+
+def test_a_review_that_never_comes_keeps_the_champion(trainable, monkeypatch):
+    monkeypatch.setenv("HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS", "2")
+    state = train_models(promotion="manual", return_state=True)
+    assert state.is_completed()
+    summary = state.result()
+    assert summary.decision.action == "keep"
+    naive = next(c for c in summary.trained if c.algorithm == "naive")
+    assert champions(trainable) == [naive.model_id]
+    assert decisions(trainable)[-1][-1] == "no review within 2 s, the champion stays"
+
+
+def test_retrain_lands_new_files_and_trains_on_the_new_version(
+    tmp_path, prefect_harness, monkeypatch
+):
+    generate(tmp_path / "first", preset="small", seed=7, end=date(2022, 4, 30))
+    generate(tmp_path / "later", preset="small", seed=7, start=date(2022, 5, 1))
+    for name, value in {
+        "HHCAST_LANDING": str(tmp_path / "first" / "landing"),
+        "HHCAST_LAKE": str(tmp_path / "lake"),
+        "HHCAST_WAREHOUSE": str(tmp_path / "wh" / "hhcast.duckdb"),
+        "HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS": "2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    ingest(return_state=True).result()
+    transform(return_state=True).result()
+    (before,) = query(settings, "select version_id, last_week from meta.dataset_versions")
+
+    new_files = sorted(str(p) for p in (tmp_path / "later" / "landing").rglob("*.*"))
+    state = retrain(files=new_files, return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+
+    landed = {p.name for p in (tmp_path / "first" / "landing").iterdir()}
+    assert {f.rsplit("/", 1)[1] for f in new_files} <= landed
+    assert summary.ingest.by_status["loaded"] == len(new_files)
+    assert summary.transform.plan.mode == "incremental"
+    latest = summary.transform.version
+    assert latest.version_id != before[0] and latest.last_week > before[1]
+    assert summary.train.dataset_version == latest.version_id
+    assert {v for (v,) in query(settings, "select distinct dataset_version from ml.models")} == {
+        latest.version_id
+    }
+    assert champions(settings) == [summary.champion.model_id]

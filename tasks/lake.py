@@ -111,14 +111,18 @@ def retry_on_io_error(task, task_run, state) -> bool:
 def land(source: str, settings: Settings) -> str:
     """Copy a file handed over by a user (a local path or s3:// URI) into landing, by name.
 
-    A file of the same name in landing is replaced, as when someone drops a corrected export
-    there; its earlier content stays in the lake's archive once ingested.
+    A file of the same name already in landing, in whichever folder, is replaced where it
+    lies, as when someone drops a corrected export: ingestion then sees a changed file and
+    replaces its rows (its earlier content stays in the lake's archive). A new name lands at
+    the top of landing.
     """
     src_fs, src_path = filesystem(source, settings)
     if not src_fs.isfile(src_path):
         raise FileNotFoundError(f"{source}: no such file to land; give a file path or s3:// URI")
     dst_fs, root = filesystem(settings.landing, settings)
-    target = f"{root}/{PurePosixPath(src_path).name}"
+    name = PurePosixPath(src_path).name
     dst_fs.makedirs(root, exist_ok=True)
+    same_name = sorted(p for p in dst_fs.find(root) if PurePosixPath(p).name == name)
+    target = same_name[0] if same_name else f"{root.rstrip('/')}/{name}"
     dst_fs.pipe_file(target, src_fs.cat_file(src_path))
     return uri_for(settings.landing, target)

@@ -116,15 +116,18 @@ def paused_train_run(timeout: float = 180.0):
 
 def train_in_background(**parameters):
     outcome = {}
+    # a daemon: if the test fails before resuming the run, the session still ends
     thread = threading.Thread(
-        target=lambda: outcome.update(state=train_models(**parameters, return_state=True))
+        target=lambda: outcome.update(state=train_models(**parameters, return_state=True)),
+        daemon=True,
     )
     thread.start()
     return thread, outcome
 
 
 @pytest.mark.parametrize("approve", [True, False], ids=["approved", "rejected"])
-def test_manual_promotion_waits_for_the_reviewer(trainable, approve):
+def test_manual_promotion_waits_for_the_reviewer(trainable, approve, monkeypatch):
+    monkeypatch.setenv("HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS", "300")
     thread, outcome = train_in_background(promotion="manual")
     run = paused_train_run()
     # While it waits, the registry already holds the candidates and the baseline champion.

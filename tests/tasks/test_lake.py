@@ -1,0 +1,42 @@
+"""Landing a file a user hands over (hhcast retrain --files): by name, local or S3, no copies."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.lake import land, list_landing
+
+
+def test_a_new_file_lands_at_the_top_of_landing_unchanged(settings, paths, tmp_path):
+    handed = tmp_path / "upload" / "aircraft_utilization_2024_05.csv"
+    handed.parent.mkdir()
+    handed.write_bytes(b"Dep. Date;A/C\n2024.05.01;PR-ABC\n")
+    landed = land(str(handed), settings)
+    assert landed == str(paths["landing"] / handed.name)
+    assert (paths["landing"] / handed.name).read_bytes() == handed.read_bytes()
+
+
+def test_a_corrected_export_replaces_its_namesake_where_it_lies(settings, paths, tmp_path):
+    earlier = paths["landing"] / "events_unscheduled" / "events_2024_05.xlsx"
+    earlier.parent.mkdir()
+    earlier.write_bytes(b"first version")
+    corrected = tmp_path / "events_2024_05.xlsx"
+    corrected.write_bytes(b"corrected version")
+    assert land(str(corrected), settings) == str(earlier)
+    assert earlier.read_bytes() == b"corrected version"
+    # one file of that name, so ingestion replaces the earlier rows instead of adding more
+    assert [f.uri for f in list_landing(settings)] == [str(earlier)]
+
+
+def test_files_land_from_s3_into_s3(s3_env, settings):
+    fs, bucket = s3_env
+    fs.pipe_file(f"{bucket}/uploads/aircraft_utilization_2024_06.csv", b"a;b\n1;2\n")
+    on_s3 = settings.with_overrides(landing=f"s3://{bucket}/landing")
+    landed = land(f"s3://{bucket}/uploads/aircraft_utilization_2024_06.csv", on_s3)
+    assert landed == f"s3://{bucket}/landing/aircraft_utilization_2024_06.csv"
+    assert fs.cat_file(landed) == b"a;b\n1;2\n"
+
+
+def test_a_missing_file_is_named(settings, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.csv: no such file to land"):
+        land(str(tmp_path / "nowhere.csv"), settings)

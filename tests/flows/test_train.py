@@ -24,6 +24,7 @@ from flows.ingest import ingest
 from flows.retrain import retrain
 from flows.train import train_models
 from flows.transform import transform
+from hhcast.cli import main
 from hhcast.config import load_settings
 from hhcast.sample import generate
 from warehouse.connection import connect
@@ -96,6 +97,32 @@ def test_policy_never_records_without_promoting(trainable):
     action, *_, policy, decided_by, note = decisions(trainable)[-1]
     assert (action, policy, decided_by) == ("keep", "never", "policy")
     assert note.startswith("recorded only; auto would promote")
+
+
+def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable, capsys):
+    summary = train_models(return_state=True).result()
+    assert summary.decision.action == "promote"
+    naive = next(c for c in summary.trained if c.algorithm == "naive").model_id
+    capsys.readouterr()
+
+    assert main(["models"]) == 0
+    listing = capsys.readouterr().out
+    for candidate in summary.trained:
+        assert candidate.model_id in listing
+    (champion_line,) = [line for line in listing.splitlines() if "champion" in line]
+    assert summary.challenger.model_id in champion_line
+
+    assert main(["rollback", "--by", "ana", "--note", "bad forecasts in week 3"]) == 0
+    assert f"champion is now {naive}" in capsys.readouterr().out
+    assert champions(trainable) == [naive]
+    assert decisions(trainable)[-1] == (
+        "rollback", summary.challenger.model_id, naive, naive, "rollback", "ana",
+        "bad forecasts in week 3",
+    )  # fmt: skip
+    # the baseline replaced nobody: there is nothing further back to restore
+    assert main(["rollback"]) == 2
+    assert "rollback" in capsys.readouterr().err
+    assert champions(trainable) == [naive]
 
 
 def paused_train_run(timeout: float = 180.0):

@@ -38,5 +38,5 @@ def test_files_land_from_s3_into_s3(s3_env, settings):
 
 
 def test_a_missing_file_is_named(settings, tmp_path):
-    with pytest.raises(FileNotFoundError, match="nowhere.csv: no such file to land"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.csv: no such file to land"):
         land(str(tmp_path / "nowhere.csv"), settings)

@@ -265,6 +265,8 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  train      {summary.train.headline()}")
     elif summary.train_error:
         print(f"  train      failed: {summary.train_error}")
+    else:
+        print("  train      not needed: models exist for the latest dataset version")
     print(f"  champion   {summary.champion_line()}")
     print(f"  warehouse  {settings.warehouse}")
     print(f"  lake       {settings.lake} (archive/, datasets/, models/)")

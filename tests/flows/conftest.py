@@ -1,4 +1,4 @@
-"""The generated `medium` sample, ingested and transformed once per session by the real flows."""
+"""Generated samples, ingested and transformed once per session by the real flows."""
 
 from __future__ import annotations
 
@@ -16,17 +16,17 @@ from tasks.transform import BuildSummary
 
 
 @dataclass(frozen=True)
-class Medium:
+class BuiltSample:
     out: Path
     settings: Settings
     ingested: IngestSummary
     built: BuildSummary
 
 
-@pytest.fixture(scope="session")
-def medium(tmp_path_factory, prefect_harness) -> Medium:
-    out = tmp_path_factory.mktemp("medium")
-    generate(out, preset="medium", seed=7)
+def _build_sample(tmp_path_factory, preset: str) -> BuiltSample:
+    """A generated sample (seed 7), ingested and transformed by the real flows."""
+    out = tmp_path_factory.mktemp(preset)
+    generate(out, preset=preset, seed=7)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HHCAST_LANDING", str(out / "landing"))
         env.setenv("HHCAST_LAKE", str(out / "lake"))
@@ -34,33 +34,23 @@ def medium(tmp_path_factory, prefect_harness) -> Medium:
         settings = load_settings()
         ingested = ingest(return_state=True).result()
         built = transform(return_state=True).result()
-    return Medium(out, settings, ingested, built)
-
-
-@dataclass(frozen=True)
-class SmallBuilt:
-    out: Path
-    warehouse: Path
-    lake: Path
+    return BuiltSample(out, settings, ingested, built)
 
 
 @pytest.fixture(scope="session")
-def small_built(tmp_path_factory, prefect_harness) -> SmallBuilt:
-    """The `small` sample (3 years, 20 aircraft) ingested and transformed once per session."""
-    out = tmp_path_factory.mktemp("small")
-    generate(out, preset="small", seed=7)
-    paths = SmallBuilt(out, out / "warehouse" / "hhcast.duckdb", out / "lake")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HHCAST_LANDING", str(out / "landing"))
-        env.setenv("HHCAST_LAKE", str(paths.lake))
-        env.setenv("HHCAST_WAREHOUSE", str(paths.warehouse))
-        ingest(return_state=True).result()
-        transform(return_state=True).result()
-    return paths
+def medium(tmp_path_factory, prefect_harness) -> BuiltSample:
+    """The `medium` sample (10 years, 60 aircraft), once per session."""
+    return _build_sample(tmp_path_factory, "medium")
+
+
+@pytest.fixture(scope="session")
+def small_built(tmp_path_factory, prefect_harness) -> BuiltSample:
+    """The `small` sample (3 years, 20 aircraft), once per session."""
+    return _build_sample(tmp_path_factory, "small")
 
 
 @pytest.fixture
-def trainable(small_built: SmallBuilt, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def trainable(small_built: BuiltSample, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A private copy of the small warehouse to train on, with a fresh registry and lake.
 
     The MLP trains for a few epochs only: these tests check the loop, not the model.
@@ -69,7 +59,7 @@ def trainable(small_built: SmallBuilt, tmp_path: Path, monkeypatch: pytest.Monke
 
     warehouse = tmp_path / "warehouse" / "hhcast.duckdb"
     warehouse.parent.mkdir()
-    shutil.copyfile(small_built.warehouse, warehouse)
+    shutil.copyfile(small_built.settings.warehouse, warehouse)
     for name, value in {
         "HHCAST_LANDING": str(small_built.out / "landing"),
         "HHCAST_LAKE": str(tmp_path / "lake"),

@@ -36,11 +36,16 @@ class PipelineSummary:
     champion: ModelRecord | None
     ok: bool
     train_error: str | None = None
+    train_skipped: str | None = None  # why training did not run
+
+    def training_line(self) -> str:
+        """What the training step did, or why it did not run."""
+        if self.train_error:
+            return f"failed: {self.train_error}"
+        return self.train.headline() if self.train else f"skipped: {self.train_skipped}"
 
     def headline(self) -> str:
-        trained = self.train.headline() if self.train else "skipped (latest version trained)"
-        if self.train_error:
-            trained = f"failed: {self.train_error}"
+        trained = self.training_line()
         return (
             f"ingest: {self.ingest.headline()} | transform: {self.transform.headline()} | "
             f"train: {trained}"
@@ -71,8 +76,12 @@ def pipeline(
     rebuilt = _result(built)
     ok = ingested.is_completed() and built.is_completed()
     settings = load_settings()
-    trained = train_error = None
-    if built.is_completed() and (retrain or untrained_version(settings)):
+    trained = train_error = skipped = None
+    if not built.is_completed():
+        skipped = "the transform failed; fix it first (the data tests above say what failed)"
+    elif not retrain and not untrained_version(settings, promotion or settings.promotion.policy):
+        skipped = "models were trained on the latest dataset version already"
+    else:
         training = train_models(promotion=promotion, return_state=True)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
@@ -80,7 +89,7 @@ def pipeline(
         else:
             trained = outcome
     champion = current_champion(settings)
-    summary = PipelineSummary(loaded, rebuilt, trained, champion, ok, train_error)
+    summary = PipelineSummary(loaded, rebuilt, trained, champion, ok, train_error, skipped)
     if not summary.ok:
         return Failed(message=summary.headline(), data=summary)
     return summary

@@ -15,7 +15,7 @@ from prefect.states import Failed, State
 
 from flows.pipeline import PipelineSummary, pipeline
 from hhcast.config import load_settings
-from tasks.lake import land, retry_on_io_error
+from tasks.lake import check_handed_over, land, retry_on_io_error
 
 
 @task(
@@ -37,6 +37,7 @@ def retrain(
     promotion: Literal["auto", "manual", "never"] | None = None,
 ) -> PipelineSummary | State:
     """Land `files`, ingest them, rebuild the features incrementally, train and decide."""
+    check_handed_over(files, load_settings())
     landed = [land_file(source) for source in files]
     get_run_logger().info("landed %d files: %s", len(landed), ", ".join(landed))
     run = pipeline(promotion=promotion, retrain=True, return_state=True)

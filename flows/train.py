@@ -29,7 +29,6 @@ from tasks.promotion import Comparison, auto_verdict, report
 from tasks.registry import Decision
 from tasks.train import (
     TrainingSummary,
-    ensure_champion,
     load_dataset,
     publish,
     record_decision,
@@ -67,8 +66,9 @@ def train_models(
         for name, candidate in settings.training.candidates.items()
     ]
     challenger = pick_challenger(trained, settings.training.primary_metric)
-    register(trained, challenger, dataset, run_id, settings)
-    champion = ensure_champion(trained, run_id, settings)
+    champion = register(trained, challenger, dataset, run_id, settings)
+    if champion.model_id in {c.model_id for c in trained}:
+        get_run_logger().info("no champion yet: %s (naive baseline) installed", champion.model_id)
     comparison = rescore_champion(challenger, champion, trained, split, run_id, settings)
     promote, verdict = auto_verdict(
         comparison, settings.promotion, settings.training.primary_metric
@@ -144,6 +144,9 @@ def _resume_after_timeout() -> None:
     an answer: the champion stays, the decision is recorded, and the run completes.
     """
     with get_client(sync_client=True) as client:
+        run = client.read_flow_run(flow_run.get_id())
+        if not run.state.is_paused():  # cancelled meanwhile: leave it so
+            return
         client.set_flow_run_state(
-            flow_run.get_id(), Running(message="no review before the timeout"), force=True
+            run.id, Running(message="no review before the timeout"), force=True
         )

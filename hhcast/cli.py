@@ -22,11 +22,15 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one subcommand; return the process exit code."""
     args = _parser().parse_args(argv)
     from hhcast.config import ConfigError
+    from tasks.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
     from warehouse.connection import WarehouseBusy
 
     try:
         return args.run(args)
-    except (ConfigError, WarehouseBusy, FileNotFoundError) as exc:
+    except (ChampionChanged, ArtifactRefused) as exc:  # a person has to look
+        print(f"hhcast: {exc}", file=sys.stderr)
+        return 1
+    except (ConfigError, WarehouseBusy, FileNotFoundError, DatasetError, RegistryError) as exc:
         print(f"hhcast: {exc}", file=sys.stderr)
         return 2
 
@@ -174,9 +178,7 @@ def _print_pipeline(summary) -> None:
     print(summary.transform.headline())
     for problem in summary.transform.failed:
         print(f"  failed: {problem}")
-    print(f"train: {summary.train.headline()}" if summary.train else "train: not needed")
-    if summary.train_error:
-        print(f"  failed: {summary.train_error}")
+    print(f"train: {summary.training_line()}")
     print(f"champion: {summary.champion_line()}")
 
 
@@ -261,12 +263,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  transform  {summary.transform.headline()}")
     if version:
         print(f"  weeks      {version.weeks} weeks, {version.first_week} to {version.last_week}")
-    if summary.train:
-        print(f"  train      {summary.train.headline()}")
-    elif summary.train_error:
-        print(f"  train      failed: {summary.train_error}")
-    else:
-        print("  train      not needed: models exist for the latest dataset version")
+    print(f"  train      {summary.training_line()}")
     print(f"  champion   {summary.champion_line()}")
     print(f"  warehouse  {settings.warehouse}")
     print(f"  lake       {settings.lake} (archive/, datasets/, models/)")

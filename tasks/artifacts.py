@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from hhcast.config import Settings
 from tasks.candidates import Forecaster, KerasForecaster, NaiveForecaster, SklearnForecaster
+from tasks.errors import ArtifactRefused
 from tasks.lake import filesystem, sha256, uri_for
 
 MODELS_DIR = "models"
@@ -21,10 +22,6 @@ NAIVE_FORMAT = "hhcast-naive/1"
 # Types a skops file of ours may hold beyond skops' default trusted set (numpy, sklearn's
 # estimators): the fitted trees inside a HistGradientBoostingRegressor.
 TRUSTED_SKOPS_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
-
-
-class ArtifactRefused(RuntimeError):
-    """An artifact is not what the registry recorded, or is in a format hhcast never loads."""
 
 
 def serialise(forecaster: Forecaster) -> tuple[bytes, str]:
@@ -54,7 +51,8 @@ def store(forecaster: Forecaster, settings: Settings) -> tuple[str, str]:
     digest = sha256(content)
     fs, root = filesystem(settings.lake, settings)
     path = f"{root}/{MODELS_DIR}/{digest[:2]}/{digest}/model.{extension}"
-    if not fs.exists(path) or fs.size(path) != len(content):
+    # Same address, same bytes: written once. A file there with other bytes is replaced.
+    if not fs.exists(path) or sha256(fs.cat_file(path)) != digest:
         fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         fs.pipe_file(path, content)
     return uri_for(settings.lake, path), digest

@@ -101,11 +101,42 @@ def retry_on_io_error(task, task_run, state) -> bool:
     """Prefect retry condition: retry lake and landing I/O failures, never bugs or bad data."""
     try:
         state.result()
+    except FileNotFoundError:
+        return False  # a wrong path stays wrong
     except OSError:
         return True
     except Exception:
         return False
     return False
+
+
+def check_handed_over(sources: list[str], settings: Settings) -> None:
+    """Refuse a hand-over before anything lands: no files, a missing one, or two of one name.
+
+    Files land by name, so two with the same name would overwrite each other.
+    """
+    if not sources:
+        raise ValueError("no files given: pass the exports to land (paths or s3:// URIs)")
+    missing = []
+    for source in sources:
+        fs, path = filesystem(source, settings)
+        if not fs.isfile(path):
+            missing.append(source)
+    if missing:
+        raise FileNotFoundError(
+            f"{', '.join(missing)}: no such file to land; nothing was landed. Give file paths "
+            "or s3:// URIs"
+        )
+    by_name: dict[str, list[str]] = {}
+    for source in sources:
+        by_name.setdefault(PurePosixPath(source).name, []).append(source)
+    twins = [paths for paths in by_name.values() if len(paths) > 1]
+    if twins:
+        raise ValueError(
+            f"files with the same name would overwrite each other in landing: "
+            f"{'; '.join(' and '.join(paths) for paths in twins)}. Rename one (or hand them "
+            "over in separate runs); nothing was landed"
+        )
 
 
 def land(source: str, settings: Settings) -> str:

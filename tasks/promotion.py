@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -79,6 +80,8 @@ def auto_verdict(
         f"{LABELS.get(policy.guard_metric, policy.guard_metric)} "
         f"{_value(new, policy.guard_metric)} vs {_value(old, policy.guard_metric)}"
     )
+    if not all(math.isfinite(v) for v in (p_new, p_old, g_new, g_old)):
+        return False, f"a metric is undefined on these weeks ({primary_text}; {guard_text})"
     if p_new > needed:
         return False, primary_text
     if g_new > guard_limit:

@@ -16,16 +16,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from tasks.errors import ChampionChanged, RegistryError
 from tasks.training import FoldScore, TrainedCandidate
 from warehouse.connection import first_row
-
-
-class ChampionChanged(RuntimeError):
-    """The champion changed between comparing and deciding (another run decided first)."""
-
-
-class RegistryError(RuntimeError):
-    """The registry cannot do what was asked; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +71,13 @@ def register_run(
     challenger_id: str,
     seed: int,
     code_version: str,
+    bootstrap: Decision | None = None,
 ) -> None:
-    """Record a training run's candidates, their fold scores and holdout predictions at once."""
+    """Record a training run's candidates, their fold scores and holdout predictions at once.
+
+    `bootstrap`, the decision that installs a first champion, is applied in the same
+    transaction when there is no champion yet: models never sit in the registry without one.
+    """
     created = datetime.now(UTC)
     con.begin()
     try:
@@ -98,6 +96,8 @@ def register_run(
                 ],
             )  # fmt: skip
             record_scores(con, run_id, c.model_id, [*c.folds, c.holdout], c.predictions)
+        if bootstrap is not None and _champion_id(con) is None:
+            _apply(con, bootstrap, run_id)
         con.commit()
     except BaseException:
         con.rollback()
@@ -153,33 +153,39 @@ def decide(con: duckdb.DuckDBPyConnection, decision: Decision, run_id: str | Non
     Refuses (ChampionChanged) when the champion is no longer `decision.from_model`, so a
     review that took hours cannot overwrite a promotion made meanwhile.
     """
-    decision_id = uuid.uuid4().hex
     con.begin()
     try:
-        current = _champion_id(con)
-        if current != decision.from_model:
-            raise ChampionChanged(
-                f"the champion is now {current}, not {decision.from_model} as when this "
-                "decision was prepared; nothing changed. Train again to compare with it"
-            )
-        if decision.champion_after != current:
-            if current is not None:
-                _set_status(con, current, "retired")
-            _set_status(con, decision.champion_after, "champion")
-        con.execute(
-            "insert into ml.promotions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                decision_id, datetime.now(UTC), run_id, decision.action, decision.from_model,
-                decision.to_model, decision.champion_after, decision.policy,
-                decision.decided_by, decision.note,
-                json.dumps(decision.metrics) if decision.metrics is not None else None,
-            ],
-        )  # fmt: skip
-        _check_one_champion(con, decision.champion_after)
+        decision_id = _apply(con, decision, run_id)
         con.commit()
     except BaseException:
         con.rollback()
         raise
+    return decision_id
+
+
+def _apply(con: duckdb.DuckDBPyConnection, decision: Decision, run_id: str | None) -> str:
+    """Swap statuses and record the decision, inside the caller's transaction."""
+    decision_id = uuid.uuid4().hex
+    current = _champion_id(con)
+    if current != decision.from_model:
+        raise ChampionChanged(
+            f"the champion is now {current}, not {decision.from_model} as when this "
+            "decision was prepared; nothing changed. Train again to compare with it"
+        )
+    if decision.champion_after != current:
+        if current is not None:
+            _set_status(con, current, "retired")
+        _set_status(con, decision.champion_after, "champion")
+    con.execute(
+        "insert into ml.promotions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            decision_id, datetime.now(UTC), run_id, decision.action, decision.from_model,
+            decision.to_model, decision.champion_after, decision.policy,
+            decision.decided_by, decision.note,
+            json.dumps(decision.metrics) if decision.metrics is not None else None,
+        ],
+    )  # fmt: skip
+    _check_one_champion(con, decision.champion_after)
     return decision_id
 
 

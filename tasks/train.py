@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 from prefect import get_run_logger, task
@@ -92,38 +92,26 @@ def register(
     dataset: TrainingSet,
     run_id: str,
     settings: Settings,
-) -> None:
-    """Store each artifact in the lake, then record the run's models and scores in one go."""
+) -> ModelRecord:
+    """Store each artifact in the lake, then record the run's models and scores in one go.
+
+    Before the first champion exists, the run's naive baseline becomes it in the same
+    transaction. Returns the champion.
+    """
     stored = {c.model_id: artifacts.store(c.forecaster, settings) for c in trained}
+    baseline = next(c for c in trained if c.algorithm == "naive")
+    bootstrap = Decision(
+        action="bootstrap", from_model=None, to_model=baseline.model_id,
+        champion_after=baseline.model_id, policy="bootstrap", decided_by="policy",
+        note="first training: the naive baseline is champion until a model beats it",
+        metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
+    )  # fmt: skip
     with _writing(settings) as con:
         registry.register_run(
             con, trained, stored,
             run_id=run_id, dataset_version=dataset.version_id, challenger_id=challenger.model_id,
-            seed=settings.training.seed, code_version=code_version(),
+            seed=settings.training.seed, code_version=code_version(), bootstrap=bootstrap,
         )  # fmt: skip
-
-
-@task(name="ensure-champion", cache_policy=NO_CACHE)
-def ensure_champion(
-    trained: list[TrainedCandidate], run_id: str, settings: Settings
-) -> ModelRecord:
-    """The champion; before the first one exists, the run's naive baseline becomes it."""
-    with _writing(settings) as con:
-        current = registry.champion(con)
-        if current is not None:
-            return current
-        baseline = next(c for c in trained if c.algorithm == "naive")
-        registry.decide(
-            con,
-            Decision(
-                action="bootstrap", from_model=None, to_model=baseline.model_id,
-                champion_after=baseline.model_id, policy="bootstrap", decided_by="policy",
-                note="first training: the naive baseline is champion until a model beats it",
-                metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
-            ),
-            run_id,
-        )  # fmt: skip
-        get_run_logger().info("no champion yet: %s (naive baseline) installed", baseline.model_id)
         return registry.champion(con)
 
 
@@ -187,9 +175,28 @@ def publish(markdown: str, trained: list[TrainedCandidate]) -> None:
 
 @task(name="record-decision", cache_policy=NO_CACHE)
 def record_decision(decision: Decision, run_id: str, settings: Settings) -> ModelRecord:
-    """Apply the decision to the registry atomically; return the champion after it."""
+    """Apply the decision to the registry atomically; return the champion after it.
+
+    When another run changed the champion meanwhile (a review can take a day), the decision
+    cannot apply: it is recorded as `keep` against the champion now, with what was decided,
+    and the run fails with that message.
+    """
     with _writing(settings) as con:
-        registry.decide(con, decision, run_id)
+        try:
+            registry.decide(con, decision, run_id)
+        except registry.ChampionChanged as changed:
+            now = registry.champion(con)
+            registry.decide(
+                con,
+                replace(
+                    decision, action="keep", from_model=now.model_id,
+                    champion_after=now.model_id,
+                    note=f"not applied: {decision.action} of {decision.to_model} was decided "
+                    f"against {decision.from_model} ({decision.note}), but {changed}",
+                ),
+                run_id,
+            )  # fmt: skip
+            raise
         return registry.champion(con)
 
 
@@ -205,15 +212,30 @@ def _writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @task(name="check-training-needed", cache_policy=NO_CACHE)
-def untrained_version(settings: Settings) -> str | None:
-    """The latest dataset version if no model was trained on it yet, else None."""
+def untrained_version(settings: Settings, policy: str) -> str | None:
+    """The latest dataset version if no training run on it has finished, else None.
+
+    A run has finished when it recorded a decision (bootstrap, promote or keep). A run that
+    registered models but failed before deciding does not count, so the next pipeline run
+    trains again; under the manual policy, one registered within
+    `promotion.manual_timeout_seconds` may still be waiting for its review, and counts.
+    """
+    pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
     with connect(settings.warehouse) as con:
         ensure_schema(con)
         row = first_row(
             con,
-            "select version_id from meta.dataset_versions v "
-            "where not exists (select 1 from ml.models m where m.dataset_version = v.version_id) "
-            "and v.built_at = (select max(built_at) from meta.dataset_versions)",
+            """
+            select version_id from meta.dataset_versions v
+            where v.built_at = (select max(built_at) from meta.dataset_versions)
+              and not exists (
+                select 1 from ml.models m
+                where m.dataset_version = v.version_id
+                  and (exists (select 1 from ml.promotions p where p.run_id = m.run_id)
+                       or m.created_at > now() - to_seconds(?))
+              )
+            """,
+            [pending],
         )
     return row[0] if row else None
 

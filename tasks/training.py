@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -71,10 +72,11 @@ def train_candidate(
     folds = []
     for fold in split.folds:
         forecaster = _fit(candidate, config, fold)
-        folds.append(_score(fold, forecaster, config.target))
+        predicted = _finite(forecaster.predict(fold.test), name, fold)
+        folds.append(_score(fold, forecaster, config.target, predicted))
     forecaster = _fit(candidate, config, split.holdout)
     test = split.holdout.test
-    predicted = forecaster.predict(test)
+    predicted = _finite(forecaster.predict(test), name, split.holdout)
     holdout = _score(split.holdout, forecaster, config.target, predicted)
     predictions = pl.DataFrame(
         {"week_start": test["week_start"], "y_true": test[config.target], "y_pred": predicted}
@@ -94,7 +96,12 @@ def train_candidate(
 
 def pick_challenger(trained: list[TrainedCandidate], metric: str) -> TrainedCandidate:
     """The candidate with the best mean backtest error: chosen before the holdout is looked at."""
-    return min(trained, key=lambda c: score(backtest_means(c), metric))
+
+    def key(c: TrainedCandidate) -> float:
+        value = score(backtest_means(c), metric)
+        return value if math.isfinite(value) else math.inf  # undefined ranks last
+
+    return min(trained, key=key)
 
 
 def backtest_means(candidate: TrainedCandidate) -> dict[str, float]:
@@ -106,11 +113,20 @@ def _fit(candidate: CandidateSettings, config: TrainingSettings, fold: Fold) -> 
     return fit_candidate(candidate, config.features, config.target, config.seed, fold.train)
 
 
-def _score(
-    fold: Fold, forecaster: Forecaster, target: str, predicted: np.ndarray | None = None
-) -> FoldScore:
-    if predicted is None:
-        predicted = forecaster.predict(fold.test)
+def _finite(predicted: np.ndarray, name: str, fold: Fold) -> np.ndarray:
+    """Predictions, refused when any is NaN or infinite (a diverged fit must not be ranked)."""
+    bad = int((~np.isfinite(predicted)).sum())
+    if bad:
+        first, last = fold.test["week_start"].min(), fold.test["week_start"].max()
+        raise ValueError(
+            f"candidate {name}: {bad} of {len(predicted)} forecasts for {first} to {last} are "
+            "not finite numbers (the fit diverged); change its params in hhcast.yaml "
+            "(training.candidates) or remove it"
+        )
+    return predicted
+
+
+def _score(fold: Fold, forecaster: Forecaster, target: str, predicted: np.ndarray) -> FoldScore:
     return FoldScore(
         split=fold.split,
         fold=fold.number,

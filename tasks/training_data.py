@@ -9,12 +9,9 @@ from datetime import date
 import polars as pl
 
 from hhcast.config import Settings, TrainingSettings
+from tasks.errors import DatasetError
 from tasks.lake import filesystem
 from warehouse.connection import connect, first_row
-
-
-class DatasetError(ValueError):
-    """The dataset version asked for cannot be trained on; the message says why and what to do."""
 
 
 @dataclass(frozen=True)

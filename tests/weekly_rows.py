@@ -35,6 +35,11 @@ def weekly_features(
             "is_complete": True,
         }
     )
+    return with_lags(frame)
+
+
+def with_lags(frame: pl.DataFrame) -> pl.DataFrame:
+    """The HH lag columns of marts.features_weekly, computed from `hh` as the SQL does."""
     return frame.with_columns(
         hh_lag_52=pl.col("hh").shift(52),
         hh_rolling_4=pl.col("hh").shift(1).rolling_mean(4, min_samples=1),

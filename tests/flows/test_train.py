@@ -21,6 +21,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import StateType
 
 from flows.ingest import ingest
+from flows.pipeline import pipeline
 from flows.retrain import retrain
 from flows.train import train_models
 from flows.transform import transform
@@ -97,6 +98,25 @@ def test_policy_never_records_without_promoting(trainable):
     action, *_, policy, decided_by, note = decisions(trainable)[-1]
     assert (action, policy, decided_by) == ("keep", "never", "policy")
     assert note.startswith("recorded only; auto would promote")
+
+
+def test_the_pipeline_trains_once_per_dataset_version(trainable):
+    first = pipeline(return_state=True)
+    assert first.is_completed(), first.message
+    summary = first.result()
+    assert summary.transform.plan.mode == "up_to_date"  # the version exists, no model on it
+    assert summary.train is not None and summary.train.decision.action == "promote"
+    assert summary.champion.model_id == summary.train.challenger.model_id
+    assert summary.champion_line().startswith(f"{summary.champion.model_id} (")
+
+    again = pipeline(return_state=True).result()
+    assert again.train is None
+    assert again.training_line() == (
+        "skipped: models were trained on the latest dataset version already"
+    )
+    assert again.champion.model_id == summary.champion.model_id
+    forced = pipeline(retrain=True, return_state=True).result()
+    assert forced.train is not None and forced.train.decision.action == "keep"
 
 
 def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable, capsys):

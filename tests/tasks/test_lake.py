@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.lake import land, list_landing
+from tasks.lake import check_handed_over, land, list_landing
 
 
 def test_a_new_file_lands_at_the_top_of_landing_unchanged(settings, paths, tmp_path):
@@ -40,3 +40,20 @@ def test_files_land_from_s3_into_s3(s3_env, settings):
 def test_a_missing_file_is_named(settings, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nowhere\.csv: no such file to land"):
         land(str(tmp_path / "nowhere.csv"), settings)
+
+
+def test_a_hand_over_is_refused_whole_before_anything_lands(settings, paths, tmp_path):
+    good = tmp_path / "a" / "events_2024_05.xlsx"
+    twin = tmp_path / "b" / "events_2024_05.xlsx"
+    for path in (good, twin):
+        path.parent.mkdir()
+        path.write_bytes(b"x")
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.csv: no such file .* nothing was"):
+        check_handed_over([str(good), str(tmp_path / "nowhere.csv")], settings)
+    with pytest.raises(ValueError, match="same name would overwrite each other") as refused:
+        check_handed_over([str(good), str(twin)], settings)
+    assert str(good) in str(refused.value) and str(twin) in str(refused.value)
+    with pytest.raises(ValueError, match="no files given"):
+        check_handed_over([], settings)
+    check_handed_over([str(good)], settings)  # one good file passes
+    assert list(paths["landing"].iterdir()) == []

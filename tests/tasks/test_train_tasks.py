@@ -1,0 +1,134 @@
+"""The training flow's registry steps: a first champion with the models, decisions that lose a
+race still recorded, and when the pipeline has to train again."""
+
+from __future__ import annotations
+
+import pytest
+from weekly_rows import FEATURES, weekly_features
+
+from hhcast.config import TrainingSettings
+from tasks import registry
+from tasks.errors import ChampionChanged
+from tasks.registry import Decision
+from tasks.train import record_decision, register, untrained_version
+from tasks.training import train_candidate
+from tasks.training_data import TrainingSet, time_split
+from warehouse.connection import connect, ensure_schema
+
+CONFIG = TrainingSettings(
+    features=FEATURES,
+    holdout_weeks=26,
+    backtest_folds=2,
+    fold_weeks=13,
+    min_train_weeks=52,
+    candidates={
+        "naive": {"algorithm": "naive", "params": {"column": "hh_lag_52"}},
+        "ridge": {"algorithm": "linear", "params": {"alpha": 1.0}},
+    },
+)
+
+
+def train_run() -> list:
+    """The naive baseline and ridge trained on synthetic weeks, with new model ids."""
+    split = time_split(weekly_features(160), CONFIG)
+    return [train_candidate(n, c, split, CONFIG) for n, c in CONFIG.candidates.items()]
+
+
+@pytest.fixture
+def trained():
+    return train_run()
+
+
+def rows(settings, sql: str, params=None) -> list[tuple]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def add_version(settings, version_id: str) -> None:
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+        con.execute(
+            "insert into meta.dataset_versions (version_id, built_at, mode, fingerprint, "
+            "content_hash, marts, weeks) values (?, now(), 'full', 'f', 'c', '{}', 160)",
+            [version_id],
+        )
+
+
+def test_the_first_models_arrive_with_their_champion_in_one_transaction(
+    trained, settings, monkeypatch
+):
+    naive, ridge = trained
+    real = registry._apply
+
+    def crash_while_crowning(con, decision, run_id):
+        real(con, decision, run_id)
+        raise RuntimeError("injected crash after installing the first champion")
+
+    monkeypatch.setattr(registry, "_apply", crash_while_crowning)
+    with pytest.raises(RuntimeError, match="injected"):
+        register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "run-1", settings)
+    # nothing committed: no model sits in the registry without a champion
+    assert rows(settings, "select count(*) from ml.models") == [(0,)]
+    assert rows(settings, "select count(*) from ml.promotions") == [(0,)]
+
+    monkeypatch.setattr(registry, "_apply", real)
+    champion = register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
+    assert champion.model_id == naive.model_id
+    assert rows(settings, "select model_id, status from ml.models order by 1") == sorted(
+        [(naive.model_id, "champion"), (ridge.model_id, "challenger")]
+    )
+    assert rows(settings, "select action, run_id from ml.promotions") == [("bootstrap", "r1")]
+
+
+def test_a_decision_that_lost_a_race_is_recorded_as_kept_and_fails_the_run(trained, settings):
+    naive, ridge = trained
+    register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
+    # another run promoted ridge meanwhile; this run's reviewer approved ridge over naive
+    with connect(settings.warehouse) as con:
+        registry.decide(
+            con,
+            Decision("promote", naive.model_id, ridge.model_id, ridge.model_id, "auto",
+                     "policy", "other run"),
+            "r2",
+        )  # fmt: skip
+    approved = Decision(
+        "promote", naive.model_id, ridge.model_id, ridge.model_id, "manual", "ana", "approved."
+    )
+    with pytest.raises(ChampionChanged, match=f"the champion is now {ridge.model_id}"):
+        record_decision.fn(approved, "r3", settings)
+    (kept,) = rows(
+        settings,
+        "select action, from_model, champion_after, decided_by, note from ml.promotions "
+        "where run_id = 'r3'",
+    )
+    assert kept[:4] == ("keep", ridge.model_id, ridge.model_id, "ana")
+    assert kept[4].startswith(
+        f"not applied: promote of {ridge.model_id} was decided against {naive.model_id}"
+    )
+    assert "approved." in kept[4]
+    assert rows(settings, "select model_id from ml.models where status = 'champion'") == [
+        (ridge.model_id,)
+    ]
+
+
+def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings):
+    add_version(settings, "v0")
+    register.fn(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
+    add_version(settings, "v1")
+    assert untrained_version.fn(settings, "auto") == "v1"
+    # a run registers its models on v1, then fails before deciding (a champion exists)
+    again = train_run()
+    register.fn(again, again[1], TrainingSet("v1", weekly_features(160)), "failed", settings)
+    assert untrained_version.fn(settings, "auto") == "v1"  # train again
+    # under the manual policy the same run may still be waiting for its review
+    assert untrained_version.fn(settings, "manual") is None
+    with connect(settings.warehouse) as con:
+        con.execute(
+            "insert into ml.promotions (decision_id, decided_at, run_id, action, "
+            "champion_after, policy, decided_by) "
+            "values ('d1', now(), 'failed', 'keep', ?, 'auto', 'policy')",
+            [trained[0].model_id],
+        )
+    assert untrained_version.fn(settings, "auto") is None
+    add_version(settings, "v2")
+    assert untrained_version.fn(settings, "auto") == "v2"

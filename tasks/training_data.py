@@ -86,6 +86,11 @@ def load_training_set(settings: Settings, version_id: str | None = None) -> Trai
                     'last_week from meta.dataset_versions order by built_at desc"'
                 )
     version_id, snapshot_uri = row
+    if snapshot_uri is None:
+        raise DatasetError(
+            f"dataset version {version_id} has no snapshot in the lake to train on; rebuild "
+            "with `hhcast transform --full-refresh` and train on the new version"
+        )
     fs, path = filesystem(snapshot_uri, settings)
     if not fs.exists(path):
         raise DatasetError(

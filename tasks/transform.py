@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
 from tasks.build import BuildPlan, ModelRun, build_model, plan_build
-from tasks.data_tests import DataTest, DataTestResult, discover_tests, run_test
+from tasks.data_tests import DataTest, DataTestResult, discover_tests, run_tests
 from tasks.models import Model, Window, discover, fingerprint
 from tasks.versions import DatasetVersion, record_version
 from warehouse.connection import connect, ensure_schema
@@ -110,7 +110,7 @@ def test(
 ) -> list[DataTestResult]:
     """Run a model's data tests (on the rebuilt window if incremental); fail if any fails."""
     with connect(settings.warehouse) as con:
-        results = [run_test(con, t, settings, window) for t in tests]
+        results = run_tests(con, tests, settings, window)
         _record_results(con, build_id, results)
     if not all(r.passed for r in results):
         raise DataTestsFailed(model_name, results)

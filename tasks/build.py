@@ -138,19 +138,16 @@ def build_model(
                 f"delete from {model.name} where {model.key} between ? and ?",
                 [window.start, window.end],
             )
-            con.execute(f"insert into {model.name} by name {render(model, settings, window)}")
+            # A model rendered for a window returns rows inside it: those are the window now.
+            insert = f"insert into {model.name} by name {render(model, settings, window)}"
+            rows = first_row(con, insert)[0]
             con.commit()
         except BaseException:
             con.rollback()
             raise
-        rows = first_row(
-            con,
-            f"select count(*) from {model.name} where {model.key} between ? and ?",
-            [window.start, window.end],
-        )[0]
         return ModelRun(
             model.name, model.materialized, "incremental", rows, time.perf_counter() - started
         )
-    con.execute(f"create or replace table {model.name} as {render(model, settings)}")
-    rows = first_row(con, f"select count(*) from {model.name}")[0]
+    create = f"create or replace table {model.name} as {render(model, settings)}"
+    rows = first_row(con, create)[0]  # DuckDB answers an insert with the rows it wrote
     return ModelRun(model.name, model.materialized, "full", rows, time.perf_counter() - started)

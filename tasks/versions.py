@@ -80,9 +80,11 @@ def record_version(
             last_week, coverage_end, snapshot_uri,
         ],
     )  # fmt: skip
-    con.executemany(
-        "insert into meta.dataset_version_files values (?, ?, ?)",
-        [[version_id, uri, digest] for uri, digest in files],
+    # One statement for all the files (executemany runs one insert per row).
+    con.execute(
+        "insert into meta.dataset_version_files "
+        "select ?, unnest(?::varchar[]), unnest(?::varchar[])",
+        [version_id, [uri for uri, _ in files], [digest for _, digest in files]],
     )
     con.commit()
     return DatasetVersion(version_id, True, weeks, first_week, last_week, snapshot_uri)

@@ -27,3 +27,16 @@ def test_a_build_reports_the_rows_it_wrote(settings):
         run = build_model(con, daily, settings, None)
         assert (run.mode, run.rows) == ("full", 5)
     assert raw.query(f"select count(*) from {daily.name}") == [(5,)]
+
+
+def test_a_full_build_stores_an_incremental_table_in_key_order(settings):
+    raw = RawWarehouse(settings)
+    days = [date(2024, 3, 5), date(2024, 1, 3), date(2024, 2, 7), date(2024, 1, 4)]
+    regs = ["PR-GAD", "PR-GAA", "PR-GAC", "PR-GAB"]
+    raw.add(
+        events=[event(day=d, reg=r) for d, r in zip(days, regs, strict=True)],
+        flights=[flight(day=d, reg=r) for d, r in zip(reversed(days), regs, strict=True)],
+    )
+    raw.build()
+    stored = raw.query("select day from intermediate.int_aircraft_daily order by rowid")
+    assert stored == sorted(stored) and len(stored) == 8

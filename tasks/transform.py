@@ -118,32 +118,25 @@ def test(
 
 
 def _record_results(con, build_id: str, results: list[DataTestResult]) -> None:
-    now = datetime.now(UTC)
-    con.executemany(
-        "insert into meta.data_test_results values (?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                build_id,
-                r.name,
-                r.model,
-                "pass" if r.passed else "fail",
-                r.failing_rows,
-                r.sample,
-                now,
-            ]
-            for r in results
-        ],
-    )
+    status = {True: "pass", False: "fail"}
+    rows = [(r.name, r.model, status[r.passed], r.failing_rows, r.sample) for r in results]
+    _record(con, build_id, rows)
 
 
 def record_skipped(settings: Settings, build_id: str, tests: list[DataTest]) -> None:
     """Tests of models that were not built are recorded as skipped, not silently absent."""
     with connect(settings.warehouse) as con:
-        now = datetime.now(UTC)
-        con.executemany(
-            "insert into meta.data_test_results values (?, ?, ?, 'skipped', null, null, ?)",
-            [[build_id, t.name, t.model, now] for t in tests],
-        )
+        _record(con, build_id, [(t.name, t.model, "skipped", None, None) for t in tests])
+
+
+def _record(con, build_id: str, rows: list[tuple]) -> None:
+    """Rows of (test, model, status, failing rows, sample) in one insert, not one per row."""
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 5
+    con.execute(
+        "insert into meta.data_test_results select ?, unnest(?::varchar[]), "
+        "unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::json[]), ?",
+        [build_id, *columns, datetime.now(UTC)],
+    )
 
 
 @task(name="record-dataset-version", cache_policy=NO_CACHE)

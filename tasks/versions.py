@@ -16,6 +16,16 @@ from tasks.lake import filesystem, uri_for
 from warehouse.connection import first_row
 
 SNAPSHOT_TABLE = "marts.features_weekly"
+# The last day both sources cover: top-1 queries, which DuckDB answers from the newest row
+# groups alone (a max() would read the whole table).
+COVERAGE_END = """
+select least(
+    (select day from intermediate.int_aircraft_daily where has_utilization
+     order by day desc nulls last limit 1),
+    (select day from intermediate.int_aircraft_daily where hh > 0
+     order by day desc nulls last limit 1)
+)
+"""
 
 
 @dataclass(frozen=True)
@@ -63,11 +73,7 @@ def record_version(
     )
     if known:
         return DatasetVersion(version_id, False, weeks, first_week, last_week, known[0])
-    coverage_end = first_row(
-        con,
-        "select least(max(day) filter (where has_utilization), max(day) filter (where hh > 0)) "
-        "from intermediate.int_aircraft_daily",
-    )[0]
+    coverage_end = first_row(con, COVERAGE_END)[0]
     snapshot_uri = _snapshot(con, version_id, settings)
     window = plan.window
     con.begin()

@@ -2,15 +2,28 @@
 -- The weekly training table: one row per calendar week from the first to the last week of
 -- data (weeks without rows included, with zeros), DOMAIN.md's features, history features
 -- that only look back, and whether the week is complete enough to train on.
-with coverage as (
+with last_flown as (
+    -- the latest day of each source, as top-1 queries: DuckDB reads the newest row groups only
+    select day
+    from intermediate.int_aircraft_daily
+    where has_utilization
+    order by day desc nulls last
+    limit 1
+),
+
+last_with_hh as (
+    select day
+    from intermediate.int_aircraft_daily
+    where hh > 0
+    order by day desc nulls last
+    limit 1
+),
+
+coverage as (
     -- the span both sources cover; a week outside it is not complete
     select
-        min(day) as first_day,
-        least(
-            max(day) filter (where has_utilization),
-            max(day) filter (where hh > 0)
-        ) as last_day
-    from intermediate.int_aircraft_daily
+        (select min(day) from intermediate.int_aircraft_daily) as first_day,
+        least((select day from last_flown), (select day from last_with_hh)) as last_day
 ),
 
 aircraft_weeks as (

@@ -4,7 +4,8 @@ A model is one file, `sql/<layer>/<name>.sql`, materialised as `<layer>.<name>`:
 views, the rest as tables. A first line `-- hhcast: materialized=incremental key=<column>`
 makes a table incremental: rebuilt only over a window of `<column>` values. A `key` on any
 model also lets an incremental build run that model's data tests on the window alone. Dependencies
-come from DuckDB's own parser (the tables each rendered query reads), not from a list.
+come from DuckDB's own parser (the tables each rendered query reads), not from a list. Macros
+shared by models live in `sql/macros/`, imported with `{% from "<file>" import <macro> %}`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def sql_literal(value: object) -> str:
 
 @lru_cache(maxsize=2)
 def _environment(week_starts_on: str) -> jinja2.Environment:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(SQL_DIR / "macros"),  # `{% from "<file>" import ... %}`
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     env.filters["sql"] = sql_literal
     env.filters["upper_list"] = lambda values: [str(v).upper() for v in values]
     sunday = week_starts_on == "sunday"

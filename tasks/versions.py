@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -98,11 +98,16 @@ def record_version(
 
 def _snapshot(con: duckdb.DuckDBPyConnection, version_id: str, settings: Settings) -> str:
     """Keep the weekly table of this version in the lake, so training can read it later."""
-    frame = con.sql(f"select * from {SNAPSHOT_TABLE} order by week_start").pl()
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer)
     fs, root = filesystem(settings.lake, settings)
     path = f"{root}/datasets/features_weekly/{version_id}.parquet"
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    fs.pipe_file(path, buffer.getvalue())
+    # DuckDB writes the file itself: through polars, a run that loaded nothing else with it
+    # spent ~0.3 s importing polars for a table of a thousand rows.
+    with tempfile.TemporaryDirectory() as tmp:
+        local = f"{tmp}/{version_id}.parquet"
+        con.execute(
+            f"copy (select * from {SNAPSHOT_TABLE} order by week_start) "
+            f"to '{local}' (format parquet, compression zstd)"
+        )
+        fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        fs.put_file(local, path)
     return uri_for(settings.lake, path)

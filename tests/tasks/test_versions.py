@@ -53,3 +53,14 @@ def test_one_changed_value_is_a_new_version(settings, raw):
     assert changed.is_new and changed.version_id != first.version_id
     hashes = raw.query("select marts from meta.dataset_versions order by built_at")
     assert hashes[0] != hashes[1]
+
+
+def test_the_snapshot_holds_the_weekly_table_as_built_in_week_order(settings, raw):
+    recorded = version(settings)
+    weekly = "select * from marts.features_weekly order by week_start"
+    snapshot = f"select * from read_parquet('{recorded.snapshot_uri}')"
+    with connect(settings.warehouse, read_only=True) as con:
+        assert con.execute(snapshot).fetchall() == con.execute(weekly).fetchall()
+        columns = [con.execute(f"describe {q}").fetchall() for q in (snapshot, weekly)]
+    assert [c[:2] for c in columns[0]] == [c[:2] for c in columns[1]]
+    assert len(raw.query("select * from marts.features_weekly")) > 1

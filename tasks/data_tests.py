@@ -75,7 +75,7 @@ def _generic(name: str, kind: str, spec: object) -> list[DataTest]:
             "where next_week <> week + interval 7 day"
         )
         return [DataTest(f"week_continuity({spec})", name, sql)]
-    raise ValueError(f"sql/tests/schema.yml: unknown test '{kind}' on {model}")
+    raise ValueError(f"sql/tests/schema.yml: unknown test '{kind}' on {name}")
 
 
 def discover_tests(models: list[Model], tests_dir: Path = SQL_DIR / "tests") -> list[DataTest]:

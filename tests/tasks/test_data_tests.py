@@ -80,3 +80,9 @@ def test_a_test_that_cannot_run_is_named(settings, built):
         pytest.raises(DataTestError, match=f"broken_check on {DAILY}"),
     ):
         run_tests(con, [*daily_tests(settings), broken], settings, JANUARY)
+
+
+def test_an_unknown_test_kind_names_the_model_it_was_given_for(settings, tmp_path):
+    (tmp_path / "schema.yml").write_text(f"models:\n  {DAILY}:\n    uniq: [day]\n")
+    with pytest.raises(ValueError, match=f"unknown test 'uniq' on {DAILY}"):
+        discover_tests(discover(settings), tmp_path)

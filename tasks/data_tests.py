@@ -49,7 +49,9 @@ class DataTestResult:
 
 
 def _generic(name: str, kind: str, spec: object) -> list[DataTest]:
-    model = "{{ this }}"  # the relation under test, filled in by run_test
+    # The relation under test by the name `{{ this }}` renders to: plain SQL needs no compiling
+    # (~1 ms a template, in every new process).
+    model = THIS
     if kind == "unique":
         cols = ", ".join(spec)
         sql = f"select {cols}, count(*) as copies from {model} group by all having count(*) > 1"
@@ -104,7 +106,8 @@ def discover_tests(models: list[Model], tests_dir: Path = SQL_DIR / "tests") -> 
 
 @lru_cache(maxsize=8)
 def _parse_yaml(text: str) -> dict:
-    return yaml.safe_load(text) or {}
+    # libyaml's loader where installed: ~10x faster than the pure-Python one
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
 
 
 @lru_cache(maxsize=64)

@@ -104,6 +104,8 @@ def render_sql(
     template: str, settings: Settings, window: Window | None = None, **extra: object
 ) -> str:
     """A SQL template rendered with the config, the build's window and any extra names."""
+    if not any(mark in template for mark in ("{{", "{%", "{#")):
+        return template  # no Jinja in it: already its own rendering, no compiling needed
     context = {
         "filters": settings.filters,
         "features": settings.features,

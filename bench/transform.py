@@ -12,6 +12,8 @@ steps run without Prefect's orchestration:
   refresh of the same warehouse must then give the identical marts.features_weekly. Both of
   these builds run in a fresh process each, as a flow run does (nothing compiled or imported
   by the first build helps them);
+- the same incremental build and full refresh as the Prefect flow, on a copy of that warehouse
+  and a temporary Prefect API (its start-up not counted), with an empty flow for comparison;
 - reference (bench/pandas_reference.py): pandas + openpyxl reading and pandas computing of the
   same weekly table, the way hhcast replaces.
 Exits 1 when the rebuild was not incremental or its weekly table differs from a full refresh.
@@ -150,34 +152,83 @@ def run_new_week(landing: Path, work: Path, preset: str) -> dict:
     for name in names:  # the rest of the month arrives: same names, new content
         shutil.copyfile(landing / name, copy / name)
     ingest = timed_ingest(copy, work)
+    flow_work = work / "flow"  # the same warehouse and lake, for the Prefect flow's run
+    flow_work.mkdir()
+    shutil.copyfile(work / "wh.duckdb", flow_work / "wh.duckdb")
+    shutil.copytree(work / "lake", flow_work / "lake")
     incremental = transform_apart(copy, work)
     rows = weekly(settings)
     refresh = transform_apart(copy, work, full_refresh=True)
     again = weekly(settings)
     differ = [i for i, (a, b) in enumerate(zip(rows, again, strict=False)) if a != b]
+    flow = transform_apart(copy, flow_work, prefect_flow=True)
     return {
         "cut": cut,
         "first": first,
         "ingest": ingest,
         "transform": incremental,
         "full_refresh": refresh,
+        "flow": flow,
         "weeks": [len(rows), len(again)],
         "identical": rows == again,
         "differing_weeks": [str(rows[i][0]) for i in differ[:5]],
     }
 
 
-def transform_apart(landing: Path, work: Path, full_refresh: bool = False) -> dict:
+def transform_apart(
+    landing: Path, work: Path, full_refresh: bool = False, prefect_flow: bool = False
+) -> dict:
     """transform() in a process of its own, as a flow run or `hhcast transform` runs it: no
-    module, compiled template or parsed query of an earlier step in this process helps it."""
-    command = [sys.executable, __file__, "--child", "transform", "--landing", str(landing)]
+    module, compiled template or parsed query of an earlier step in this process helps it.
+    With `prefect_flow`, the Prefect flow instead: incremental, then a full refresh."""
+    kind = "flow" if prefect_flow else "transform"
+    command = [sys.executable, __file__, "--child", kind, "--landing", str(landing)]
     command += ["--work", str(work)] + (["--full-refresh"] if full_refresh else [])
     out = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
+def run_flow(landing: Path, work: Path) -> dict:
+    """The transform flow on a temporary Prefect API: incremental, then a full refresh; and an
+    empty flow, Prefect's own cost of a flow run (the API's start-up is reported apart)."""
+    os.environ.update(
+        HHCAST_LANDING=str(landing),
+        HHCAST_LAKE=str(work / "lake"),
+        HHCAST_WAREHOUSE=str(work / "wh.duckdb"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
+    from prefect import flow
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.transform import transform as transform_flow
+
+    @flow(name="empty")
+    def empty() -> None:
+        """Nothing: what any flow run costs."""
+
+    seconds = {}
+    started = time.perf_counter()
+    with prefect_test_harness(server_startup_timeout=120):
+        seconds["api_start"] = time.perf_counter() - started
+        for name, run in [
+            ("incremental", transform_flow),
+            ("full_refresh", lambda: transform_flow(full_refresh=True)),
+            ("empty", empty),
+        ]:
+            began = time.perf_counter()
+            summary = run()
+            seconds[name] = time.perf_counter() - began
+            if name == "incremental" and summary.plan.mode != "incremental":
+                sys.exit(f"the flow's build was {summary.plan.mode}, not incremental")
+    return seconds
+
+
 def child(kind: str, landing: Path, preset: str, work: Path | None, full_refresh: bool) -> None:
     """Run one contender in this process and print its numbers as JSON."""
+    if kind == "flow":
+        print(json.dumps(run_flow(landing, work)))
+        return
     if kind == "transform":
         import flows.transform  # what a flow run imports before it starts
 
@@ -244,7 +295,9 @@ def main() -> None:
     parser.add_argument("--preset", default="large", choices=["small", "medium", "large"])
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument(
-        "--child", choices=["full", "new_week", "reference", "transform"], help=argparse.SUPPRESS
+        "--child",
+        choices=["full", "new_week", "reference", "transform", "flow"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--landing", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -275,6 +328,8 @@ def report(results: dict, cut: str) -> None:
     full_s = full["ingest"]["seconds"] + full["transform"]["seconds"]
     ratio = week["transform"]["seconds"] / full["transform"]["seconds"]
     same_warehouse = week["transform"]["seconds"] / week["full_refresh"]["seconds"]
+    flow = week["flow"]
+    flow_ratio = flow["incremental"] / flow["full_refresh"]
     lines = [
         ("full ingest (fresh warehouse)", f"{full['ingest']['seconds']:.1f}", ""),
         ("full transform", f"{full['transform']['seconds']:.1f}", parts(full["transform"])),
@@ -287,6 +342,10 @@ def report(results: dict, cut: str) -> None:
          parts(week["full_refresh"])),
         # Both on one warehouse, a minute apart: less exposed to what else the machine runs.
         ("incremental / full refresh", f"{same_warehouse:.1%}", "same warehouse"),
+        ("Prefect flow: incremental", f"{flow['incremental']:.2f}", "same warehouse, copied"),
+        ("Prefect flow: full refresh", f"{flow['full_refresh']:.1f}", ""),
+        ("Prefect flow: incremental / full", f"{flow_ratio:.1%}", ""),
+        ("Prefect flow: an empty flow", f"{flow['empty']:.2f}", "Prefect's own cost of a run"),
     ]  # fmt: skip
     if ref:
         reading = f"read {ref['read_seconds']:.1f} + compute {ref['compute_seconds']:.1f}"

@@ -33,7 +33,7 @@ from tasks.transform import (
     test,
     version,
 )
-from warehouse.connection import writer_lock
+from warehouse.connection import held_open, writer_lock
 
 
 def build_graph(
@@ -80,7 +80,9 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     settings = load_settings()
     models, tests, digest = discover_project(settings)
     build_id = flow_run.get_id() or uuid.uuid4().hex
-    with writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds):
+    timeout = settings.ingest.writer_lock_timeout_seconds
+    # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
+    with writer_lock(settings.warehouse, timeout=timeout), held_open(settings.warehouse):
         decided = plan(settings, models, digest, full_refresh)
         if decided.mode == "up_to_date":
             summary = BuildSummary(decided)

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
 from tasks.build import BuildPlan, ModelRun, build_model, plan_build
-from tasks.data_tests import DataTest, DataTestResult, discover_tests, run_test
+from tasks.data_tests import DataTest, DataTestResult, discover_tests, run_tests
 from tasks.models import Model, Window, discover, fingerprint
 from tasks.versions import DatasetVersion, record_version
 from warehouse.connection import connect, ensure_schema
@@ -110,7 +110,7 @@ def test(
 ) -> list[DataTestResult]:
     """Run a model's data tests (on the rebuilt window if incremental); fail if any fails."""
     with connect(settings.warehouse) as con:
-        results = [run_test(con, t, settings, window) for t in tests]
+        results = run_tests(con, tests, settings, window)
         _record_results(con, build_id, results)
     if not all(r.passed for r in results):
         raise DataTestsFailed(model_name, results)
@@ -118,32 +118,25 @@ def test(
 
 
 def _record_results(con, build_id: str, results: list[DataTestResult]) -> None:
-    now = datetime.now(UTC)
-    con.executemany(
-        "insert into meta.data_test_results values (?, ?, ?, ?, ?, ?, ?)",
-        [
-            [
-                build_id,
-                r.name,
-                r.model,
-                "pass" if r.passed else "fail",
-                r.failing_rows,
-                r.sample,
-                now,
-            ]
-            for r in results
-        ],
-    )
+    status = {True: "pass", False: "fail"}
+    rows = [(r.name, r.model, status[r.passed], r.failing_rows, r.sample) for r in results]
+    _record(con, build_id, rows)
 
 
 def record_skipped(settings: Settings, build_id: str, tests: list[DataTest]) -> None:
     """Tests of models that were not built are recorded as skipped, not silently absent."""
     with connect(settings.warehouse) as con:
-        now = datetime.now(UTC)
-        con.executemany(
-            "insert into meta.data_test_results values (?, ?, ?, 'skipped', null, null, ?)",
-            [[build_id, t.name, t.model, now] for t in tests],
-        )
+        _record(con, build_id, [(t.name, t.model, "skipped", None, None) for t in tests])
+
+
+def _record(con, build_id: str, rows: list[tuple]) -> None:
+    """Rows of (test, model, status, failing rows, sample) in one insert, not one per row."""
+    columns = [list(column) for column in zip(*rows, strict=True)] or [[]] * 5
+    con.execute(
+        "insert into meta.data_test_results select ?, unnest(?::varchar[]), "
+        "unnest(?::varchar[]), unnest(?::varchar[]), unnest(?::bigint[]), unnest(?::json[]), ?",
+        [build_id, *columns, datetime.now(UTC)],
+    )
 
 
 @task(name="record-dataset-version", cache_policy=NO_CACHE)

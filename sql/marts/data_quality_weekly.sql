@@ -1,7 +1,11 @@
+-- hhcast: materialized=incremental key=week_start
 -- How much of each week's HH was closed on aircraft-days with no utilisation row. The full
 -- outer join keeps that HH (with zero hours); this table says how much there is.
 with aircraft_weeks as (
     select * from marts.features_weekly_aircraft
+    {% if is_incremental %}
+    where week_start between {{ window_start }} and {{ window_end }}
+    {% endif %}
 ),
 
 final as (

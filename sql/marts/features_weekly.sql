@@ -2,15 +2,43 @@
 -- The weekly training table: one row per calendar week from the first to the last week of
 -- data (weeks without rows included, with zeros), DOMAIN.md's features, history features
 -- that only look back, and whether the week is complete enough to train on.
-with coverage as (
+with first_data_day as (
+    -- first and last days as top-1 queries: DuckDB reads only the row groups that hold them
+    -- (a min() or max() reads the whole table)
+    select day
+    from intermediate.int_aircraft_daily
+    order by day asc nulls last
+    limit 1
+),
+
+last_data_day as (
+    select day
+    from intermediate.int_aircraft_daily
+    order by day desc nulls last
+    limit 1
+),
+
+last_flown as (
+    select day
+    from intermediate.int_aircraft_daily
+    where has_utilization
+    order by day desc nulls last
+    limit 1
+),
+
+last_with_hh as (
+    select day
+    from intermediate.int_aircraft_daily
+    where hh > 0
+    order by day desc nulls last
+    limit 1
+),
+
+coverage as (
     -- the span both sources cover; a week outside it is not complete
     select
-        min(day) as first_day,
-        least(
-            max(day) filter (where has_utilization),
-            max(day) filter (where hh > 0)
-        ) as last_day
-    from intermediate.int_aircraft_daily
+        (select day from first_data_day) as first_day,
+        least((select day from last_flown), (select day from last_with_hh)) as last_day
 ),
 
 aircraft_weeks as (
@@ -26,7 +54,8 @@ monthly_hours as (
         sum(block_hours) as block_hours
     from intermediate.int_aircraft_daily
     {% if is_incremental %}
-    where day between date_trunc('month', {{ lookback_start }}) and {{ window_end }} + interval 31 day
+    -- only the window's weeks show it (the lookback weeks feed lags of hh and hours alone)
+    where day between date_trunc('month', {{ window_start }}) and {{ window_end }} + interval 31 day
     {% endif %}
     group by all
 ),
@@ -37,7 +66,11 @@ weeks as (
         {{ week_start("max_day") }},
         interval 7 day
     ))::date as week_start
-    from (select min(day) as first_day, max(day) as max_day from intermediate.int_aircraft_daily)
+    from (
+        select
+            (select day from first_data_day) as first_day,
+            (select day from last_data_day) as max_day
+    )
 ),
 
 weekly as (

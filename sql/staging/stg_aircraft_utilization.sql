@@ -1,6 +1,7 @@
 -- hhcast: key=dep_date
 -- Flying days of the studied fleet: placeholder rows out, studied aircraft type only, and a
 -- row repeated by overlapping exports counted as often as the one file holding it most often.
+{% from "count_once_across_files.sql" import count_once_across_files %}
 with source as (
     select * from raw.aircraft_utilization
 ),
@@ -12,7 +13,7 @@ flying_days as (
       and upper(aircraft_type) = upper({{ filters.aircraft_type | sql }})
 ),
 
-copies_per_file as (
+typed as (
     select
         dep_date,
         registration,
@@ -22,26 +23,11 @@ copies_per_file as (
         cycles,
         cast(round(tah, 9) as decimal(18, 9)) as tah,
         tac,
-        source_file,
-        count(*) as copies
+        source_file
     from flying_days
-    group by all
 ),
 
-deduplicated as (
-    select
-        dep_date,
-        registration,
-        flights,
-        block_hours,
-        cycles,
-        tah,
-        tac,
-        max(copies) as copies,
-        min(source_file) as source_file
-    from copies_per_file
-    group by all
-),
+{{ count_once_across_files("typed") }},
 
 final as (
     select

@@ -3,6 +3,7 @@
 -- Rules (all from hhcast.yaml `filters`): studied aircraft type only; crew reports and
 -- administrative entries out; executed HH of zero falls back to planned; a row repeated by
 -- overlapping exports counts as often as the one file holding it most often.
+{% from "count_once_across_files.sql" import count_once_across_files %}
 with source as (
     select * from raw.unscheduled_events
 ),
@@ -15,7 +16,7 @@ maintenance_findings as (
       and upper(coalesce(ata_description, '')) not in {{ filters.excluded_ata_descriptions | upper_list | sql }}
 ),
 
-copies_per_file as (
+typed as (
     -- HH as exact decimals (to 1e-9 h): the two layouts write the same duration
     -- differently, and exact sums make every rebuild give identical totals
     select
@@ -27,27 +28,11 @@ copies_per_file as (
         ata_description,
         cast(round(hh_planned, 9) as decimal(18, 9)) as hh_planned,
         cast(round(hh_executed, 9) as decimal(18, 9)) as hh_executed,
-        source_file,
-        count(*) as copies
+        source_file
     from maintenance_findings
-    group by all
 ),
 
-deduplicated as (
-    select
-        closing_date,
-        registration,
-        sign,
-        issue_station,
-        ata,
-        ata_description,
-        hh_planned,
-        hh_executed,
-        max(copies) as copies,
-        min(source_file) as source_file
-    from copies_per_file
-    group by all
-),
+{{ count_once_across_files("typed") }},
 
 final as (
     select

@@ -1,26 +1,30 @@
 -- The weekly table loses nothing: its HH, block hours and cycles add up to what staging
 -- accepted, to the 1e-6 h each weekly value is rounded to. An incremental build checks the
 -- weeks it rebuilt.
-with staged as (
+with events as (
+    select coalesce(sum(hh), 0) as hh
+    from staging.stg_unscheduled_events
+    {% if is_incremental %}
+    where closing_date between {{ window_start }} and {{ window_end }}
+    {% endif %}
+),
+
+flying as (
     select
-        (
-            select coalesce(sum(hh), 0) from staging.stg_unscheduled_events
-            {% if is_incremental %}
-            where closing_date between {{ window_start }} and {{ window_end }}
-            {% endif %}
-        ) as hh,
-        (
-            select coalesce(sum(block_hours), 0) from staging.stg_aircraft_utilization
-            {% if is_incremental %}
-            where dep_date between {{ window_start }} and {{ window_end }}
-            {% endif %}
-        ) as block_hours,
-        (
-            select coalesce(sum(cycles), 0) from staging.stg_aircraft_utilization
-            {% if is_incremental %}
-            where dep_date between {{ window_start }} and {{ window_end }}
-            {% endif %}
-        ) as cycles
+        coalesce(sum(block_hours), 0) as block_hours,
+        coalesce(sum(cycles), 0) as cycles
+    from staging.stg_aircraft_utilization
+    {% if is_incremental %}
+    where dep_date between {{ window_start }} and {{ window_end }}
+    {% endif %}
+),
+
+staged as (
+    select
+        events.hh,
+        flying.block_hours,
+        flying.cycles
+    from events, flying
 ),
 
 weekly as (

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 MARTS = (
     "intermediate.int_aircraft_daily",
     "marts.features_weekly_aircraft",
+    "marts.data_quality_weekly",
     "marts.features_weekly",
 )
 

@@ -49,6 +49,27 @@ def test_rows_repeated_across_overlapping_exports_count_once(raw):
     assert days == [(date(2024, 1, 30), 1), (date(2024, 1, 31), 2)]
 
 
+def test_flying_days_repeated_across_overlapping_exports_count_once(raw):
+    raw.add(
+        flights=[
+            flight(day=date(2024, 1, 31), file="jan.csv"),
+            flight(day=date(2024, 1, 31), file="feb.csv", row=40),  # the overlap
+            flight(day=date(2024, 1, 30), file="jan.csv"),
+            flight(day=date(2024, 1, 30), hours=9.0, file="feb.csv"),  # a different value
+        ]
+    )
+    raw.build()
+    rows = raw.query(
+        "select dep_date, block_hours::double, source_file "
+        "from staging.stg_aircraft_utilization order by all"
+    )
+    assert rows == [
+        (date(2024, 1, 30), 8.0, "jan.csv"),
+        (date(2024, 1, 30), 9.0, "feb.csv"),
+        (date(2024, 1, 31), 8.0, "feb.csv"),
+    ]
+
+
 def test_placeholder_rows_and_other_types_leave_utilization(raw):
     raw.add(
         flights=[

@@ -2,9 +2,9 @@
 
 1. List the files in landing (a folder or an S3 prefix).
 2. Take the warehouse's writer lock, so a concurrent run waits instead of failing.
-3. For each file not seen before (a few at a time): fetch it, archive an unchanged copy in
-   the lake, then read, type and check its rows against the contract (in worker processes:
-   that part is CPU-bound).
+3. For each file not seen before (a few files to a task, a few tasks at a time): fetch it,
+   archive an unchanged copy in the lake, then read, type and check its rows against the
+   contract (in worker processes: that part is CPU-bound).
 4. Record the files in batches of about `ingest.batch_rows` rows, one transaction each:
    accepted rows to raw.*, failed checks to meta.quarantine, the file to
    meta.ingested_files. A file's rows are all in, or none.
@@ -23,7 +23,7 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed, State
 
 from hhcast.config import Settings, load_settings
-from tasks.ingest import batches, load_files, prepare_file
+from tasks.ingest import batches, group_label, groups, load_files, prepare_files
 from tasks.lake import LandedFile, list_landing, retry_on_io_error
 from tasks.load import FileOutcome, StagedFile, known_files
 from tasks.prepare import worker_pool
@@ -59,14 +59,17 @@ def prepare_all(
     known: dict[tuple[str, str], str],
     workers: Executor | None,
 ) -> Iterator[StagedFile]:
-    """Prepared files in landing order, with `ingest.max_parallel_files` in flight."""
+    """Prepared files in landing order, `ingest.files_per_task` to a task, with
+    `ingest.max_parallel_files` in flight."""
+    size = settings.ingest.files_per_task
+    in_flight = max(1, settings.ingest.max_parallel_files // size)
     running: deque[PrefectFuture] = deque()
-    for file in landed:
-        if len(running) >= settings.ingest.max_parallel_files:
-            yield running.popleft().result()
-        running.append(prepare_file.submit(file, settings, known, workers))
+    for group in groups(landed, size):
+        if len(running) >= in_flight:
+            yield from running.popleft().result()
+        running.append(prepare_files.submit(group, settings, known, workers, group_label(group)))
     while running:
-        yield running.popleft().result()
+        yield from running.popleft().result()
 
 
 def ingest_all(

@@ -63,7 +63,7 @@ def run_core(landing: Path, work: Path) -> dict:
 
     from flows.ingest import prepare_warehouse
     from hhcast.config import load_settings
-    from tasks.ingest import batches, groups, prepare_files
+    from tasks.ingest import batches, groups, prepare_files, split_unchanged
     from tasks.lake import list_landing
     from tasks.load import record
     from tasks.prepare import worker_pool
@@ -77,7 +77,7 @@ def run_core(landing: Path, work: Path) -> dict:
     # groups at a time, recorded in batches of rows while the next files are prepared.
     with held_open(settings.warehouse), worker_pool(ingest.worker_processes) as workers:
         known = prepare_warehouse.fn(settings)
-        files = list_landing(settings)
+        _, files = split_unchanged(list_landing(settings), known)
         in_flight = max(1, ingest.max_parallel_files // ingest.files_per_task)
         with ThreadPoolExecutor(in_flight) as pool:
             prepared = pool.map(

@@ -10,7 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
 from tasks.lake import LandedFile, retry_on_io_error
-from tasks.load import FileOutcome, StagedFile, record
+from tasks.load import FileOutcome, KnownFiles, StagedFile, record
 from tasks.prepare import stage_files
 
 
@@ -25,7 +25,7 @@ from tasks.prepare import stage_files
 def prepare_files(
     landed: list[LandedFile],
     settings: Settings,
-    known: dict[tuple[str, str], str],
+    known: KnownFiles,
     workers: Executor | None = None,
     label: str = "",
 ) -> list[StagedFile]:
@@ -52,20 +52,40 @@ def load_files(staged: list[StagedFile], settings: Settings, label: str) -> list
 def ingest_files(
     landed: list[LandedFile],
     settings: Settings,
-    known: dict[tuple[str, str], str],
+    known: KnownFiles,
     workers: Executor | None = None,
 ) -> list[FileOutcome]:
     """Prepare and record files one group after another, without Prefect (for tests and scripts)."""
+    unchanged, changed = split_unchanged(landed, known)
     staged = [
         item
-        for group in groups(landed, settings.ingest.files_per_task)
+        for group in groups(changed, settings.ingest.files_per_task)
         for item in prepare_files.fn(group, settings, known, workers)
     ]
-    return [
+    return unchanged + [
         o
         for batch in batches(staged, settings.ingest.batch_rows)
         for o in record(settings.warehouse, batch)
     ]
+
+
+def split_unchanged(
+    landed: list[LandedFile], known: KnownFiles
+) -> tuple[list[FileOutcome], list[LandedFile]]:
+    """The outcomes of files listed as they were when recorded (not read again), and the rest.
+
+    A file listed with the size and change marker (S3 ETag, file mtime) it had when it was
+    recorded is taken as unchanged; any rewrite changes the marker, so the file is read and
+    its content hash decides.
+    """
+    unchanged, changed = [], []
+    for file in landed:
+        outcome = known.unchanged(file)
+        if outcome is None:
+            changed.append(file)
+        else:
+            unchanged.append(outcome)
+    return unchanged, changed
 
 
 def groups(landed: list[LandedFile], size: int) -> Iterator[list[LandedFile]]:

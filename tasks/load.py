@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from tasks.lake import LandedFile
 from warehouse.connection import connect, first_row
 
 # DuckDB connections are per thread; transactions of this process still go one at a time so
@@ -22,7 +23,8 @@ TERMINAL = ("loaded", "skipped_duplicate")  # statuses that need no further work
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What ingestion did with one landed file (`unchanged` ones are reported, not recorded)."""
+    """What ingestion did with one landed file (`unchanged` ones are reported; only their
+    change marker is recorded)."""
 
     uri: str
     sha256: str
@@ -35,15 +37,45 @@ class FileOutcome:
     rows_quarantined: int = 0
     error: str | None = None
     archive_uri: str | None = None
+    modified: str | None = None  # landing's change marker when the file was listed
     first_date: date | None = None
     last_date: date | None = None
 
 
-def known_files(warehouse: Path) -> dict[tuple[str, str], str]:
-    """Status of every (uri, sha256) the warehouse has seen, to skip unchanged files early."""
+@dataclass(frozen=True)
+class KnownFiles:
+    """What the warehouse recorded of earlier files, to skip unchanged ones early."""
+
+    statuses: dict[tuple[str, str], str]  # by (uri, sha256)
+    listed: dict[tuple[str, int, str], str]  # sha256 of files needing no work, by listing
+
+    def done(self, uri: str, sha256: str) -> bool:
+        """Whether this content under this name needs no further work."""
+        return self.statuses.get((uri, sha256)) in TERMINAL
+
+    def unchanged(self, landed: LandedFile) -> FileOutcome | None:
+        """The `unchanged` outcome of a file listed with the size and change marker it had
+        when recorded, found without reading it; None if it must be read to tell."""
+        digest = self.listed.get((landed.uri, landed.bytes, landed.modified))
+        if digest is None:
+            return None
+        return FileOutcome(landed.uri, digest, landed.bytes, "unchanged", modified=landed.modified)
+
+
+def known_files(warehouse: Path) -> KnownFiles:
+    """Every (uri, sha256) the warehouse has seen, and how the files needing no work were listed."""
     with connect(warehouse) as con:
-        rows = con.execute("select uri, sha256, status from meta.ingested_files").fetchall()
-    return {(uri, digest): status for uri, digest, status in rows}
+        rows = con.execute(
+            "select uri, sha256, status, bytes, modified from meta.ingested_files"
+        ).fetchall()
+    return KnownFiles(
+        statuses={(uri, digest): status for uri, digest, status, _, _ in rows},
+        listed={
+            (uri, size, modified): digest
+            for uri, digest, status, size, modified in rows
+            if status in TERMINAL and modified is not None
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -68,8 +100,8 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     and again at the checkpoint. Returns the outcomes as recorded (a loaded file whose content
     is already in the warehouse under another name becomes `skipped_duplicate`).
     """
-    if all(item.outcome.status == "unchanged" for item in staged):
-        return [item.outcome for item in staged]
+    if not staged:
+        return []
     now = datetime.now(UTC)
     recorded, rows = [], defaultdict(list)
     with _WRITE_LOCK, connect(warehouse) as con:
@@ -96,7 +128,14 @@ def _record_one(
     outcome = item.outcome
     if outcome.status == "loaded":
         outcome = _load(con, outcome, item, now, rows)
-    elif outcome.status == "unchanged" or _unchanged_rejection(con, outcome):
+    elif outcome.status == "unchanged":
+        # Read again only because its listing changed (a copy, a touch): next time it need not be.
+        con.execute(
+            "update meta.ingested_files set modified = ? where uri = ? and sha256 = ?",
+            [outcome.modified, outcome.uri, outcome.sha256],
+        )
+        return outcome
+    elif _unchanged_rejection(con, outcome):
         return outcome
     _upsert_file(con, outcome, now)
     return outcome

@@ -17,7 +17,7 @@ import polars as pl
 from hhcast.config import ContractSettings, Settings
 from tasks import contracts, parse
 from tasks.lake import LandedFile, archive, read_bytes, sha256
-from tasks.load import TERMINAL, FileOutcome, StagedFile
+from tasks.load import FileOutcome, KnownFiles, StagedFile
 from tasks.read import RawTable, UnreadableFile, read_export
 
 
@@ -90,7 +90,7 @@ def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
 
 
 def stage_files(
-    landed: list[LandedFile], settings: Settings, known: dict[tuple[str, str], str]
+    landed: list[LandedFile], settings: Settings, known: KnownFiles
 ) -> list[StagedFile]:
     """Fetch landed files, archive them, and read and check their rows, ready to record.
 
@@ -107,13 +107,15 @@ def stage_files(
 
 
 def _open(
-    landed: LandedFile, settings: Settings, known: dict[tuple[str, str], str]
+    landed: LandedFile, settings: Settings, known: KnownFiles
 ) -> tuple[FileOutcome, RawTable | None]:
     """A file's outcome so far, and its rows unless it is unchanged or unreadable."""
     content = read_bytes(landed.uri, settings)
     digest = sha256(content)
-    outcome = FileOutcome(uri=landed.uri, sha256=digest, bytes=len(content), status="unchanged")
-    if known.get((landed.uri, digest)) in TERMINAL:
+    outcome = FileOutcome(
+        landed.uri, digest, len(content), status="unchanged", modified=landed.modified
+    )
+    if known.done(landed.uri, digest):
         return outcome, None
     archived = archive(content, digest, landed.name, settings)
     outcome = replace(outcome, archive_uri=archived)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import duckdb
 import pytest
 
 from flows.ingest import prepare_warehouse
-from tasks import load
+from tasks import load, prepare
 from tasks.ingest import ingest_files
 from tasks.lake import list_landing
 from warehouse.connection import connect
@@ -107,3 +108,70 @@ def test_every_handed_over_file_is_archived_unchanged(settings, paths, events_xl
         assert outcomes[str(path)].sha256 in archived
         with open(archived, "rb") as copy:
             assert copy.read() == path.read_bytes()
+
+
+UTIL = ["2019.03.07", "PR-GAA", "B737NG", "4", "7:30", "4", "1:00", "1"]
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The URIs of the landed files ingestion fetches, in order."""
+    fetched, original = [], prepare.read_bytes
+    monkeypatch.setattr(
+        prepare, "read_bytes", lambda uri, s: fetched.append(uri) or original(uri, s)
+    )
+    return fetched
+
+
+def _later(path, seconds: float = 1.0) -> None:
+    """Move a file's modification time on, as any rewrite a moment later would."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + int(seconds * 1e9)))
+
+
+def test_files_listed_as_recorded_are_not_read_again(settings, paths, utilization_csv, reads):
+    landing = paths["landing"]
+    utilization_csv(landing / "a.csv", [UTIL])
+    utilization_csv(landing / "b.csv", [UTIL[:1] + ["PR-GAB"] + UTIL[2:]])
+    first = {o.uri: o.sha256 for o in ingest_landing(settings)}
+    reads.clear()
+    new = utilization_csv(landing / "c.csv", [UTIL[:1] + ["PR-GAC"] + UTIL[2:]])  # a delivery
+    outcomes = ingest_landing(settings)
+    assert reads == [str(new)]
+    assert sorted((o.uri.rsplit("/", 1)[1], o.status) for o in outcomes) == [
+        ("a.csv", "unchanged"),
+        ("b.csv", "unchanged"),
+        ("c.csv", "loaded"),
+    ]
+    assert all(first[o.uri] == o.sha256 for o in outcomes if o.status == "unchanged")
+    assert count(settings, "select count(*) from raw.aircraft_utilization") == 3
+
+
+def test_a_rewrite_of_the_same_size_is_read_and_replaces_the_rows(
+    settings, paths, utilization_csv, reads
+):
+    path = utilization_csv(paths["landing"] / "u.csv", [UTIL])
+    ingest_landing(settings)
+    size = path.stat().st_size
+    utilization_csv(path, [UTIL[:4] + ["8:30"] + UTIL[5:]])
+    _later(path)  # the clock may not have ticked since the first write
+    assert path.stat().st_size == size
+    (outcome,) = ingest_landing(settings)
+    assert outcome.status == "loaded"
+    assert count(settings, "select list(block_hours) from raw.aircraft_utilization") == [8.5]
+
+
+def test_a_touched_file_is_read_once_to_tell_it_is_unchanged(
+    settings, paths, utilization_csv, reads
+):
+    path = utilization_csv(paths["landing"] / "u.csv", [UTIL])
+    ingest_landing(settings)
+    rows = snapshot(settings)["raw.aircraft_utilization"]
+    _later(path)  # copied again, or touched: same content, new time
+    reads.clear()
+    assert [o.status for o in ingest_landing(settings)] == ["unchanged"]
+    assert reads == [str(path)]
+    reads.clear()
+    assert [o.status for o in ingest_landing(settings)] == ["unchanged"]
+    assert reads == []
+    assert snapshot(settings)["raw.aircraft_utilization"] == rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -103,14 +103,14 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     if not staged:
         return []
     now = datetime.now(UTC)
-    recorded, rows = [], defaultdict(list)
+    batch = _Batch(now)
     with _WRITE_LOCK, connect(warehouse) as con:
         con.begin()
         try:
-            for item in staged:
-                recorded.append(_record_one(con, item, now, rows))
+            recorded = [_record_one(con, item, batch) for item in staged]
+            _upsert_files(con, batch.files, now)
             # One append per table: DuckDB appends large frames much faster than many small.
-            for table, frames in rows.items():
+            for table, frames in batch.rows.items():
                 _insert(con, table, pl.concat(frames, how="vertical_relaxed"))
             con.commit()
         except BaseException:
@@ -119,15 +119,20 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     return recorded
 
 
-def _record_one(
-    con: duckdb.DuckDBPyConnection,
-    item: StagedFile,
-    now: datetime,
-    rows: dict[str, list[pl.DataFrame]],
-) -> FileOutcome:
+@dataclass
+class _Batch:
+    """What a batch's files add, written together once every file is decided."""
+
+    now: datetime
+    files: list[FileOutcome] = field(default_factory=list)  # rows of meta.ingested_files
+    rows: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: defaultdict(list))
+    loaded: dict[str, str] = field(default_factory=dict)  # uri by sha256, of files loaded here
+
+
+def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, batch: _Batch) -> FileOutcome:
     outcome = item.outcome
     if outcome.status == "loaded":
-        outcome = _load(con, outcome, item, now, rows)
+        outcome = _load(con, outcome, item, batch)
     elif outcome.status == "unchanged":
         # Read again only because its listing changed (a copy, a touch): next time it need not be.
         con.execute(
@@ -137,31 +142,24 @@ def _record_one(
         return outcome
     elif _unchanged_rejection(con, outcome):
         return outcome
-    _upsert_file(con, outcome, now)
+    batch.files.append(outcome)
     return outcome
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection,
-    outcome: FileOutcome,
-    item: StagedFile,
-    now: datetime,
-    rows: dict[str, list[pl.DataFrame]],
+    con: duckdb.DuckDBPyConnection, outcome: FileOutcome, item: StagedFile, batch: _Batch
 ) -> FileOutcome:
     """Replace an earlier version of the file, then queue its rows for the batch's append."""
-    twin = first_row(
-        con,
-        "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
-        [outcome.sha256, outcome.uri],
-    )
+    twin = batch.loaded.get(outcome.sha256) or _loaded_twin(con, outcome)
     if twin:
         return replace(
             outcome,
             status="skipped_duplicate",
             rows_loaded=0,
             rows_quarantined=0,
-            error=f"same content as {twin[0]}, already loaded; its rows were not loaded twice",
+            error=f"same content as {twin}, already loaded; its rows were not loaded twice",
         )
+    batch.loaded[outcome.sha256] = outcome.uri
     earlier = con.execute(
         "update meta.ingested_files set status = 'superseded' "
         "where uri = ? and sha256 <> ? and status = 'loaded' returning sha256",
@@ -174,18 +172,28 @@ def _load(
     lineage = [
         pl.lit(outcome.layout).alias("layout"),
         pl.lit(outcome.uri).alias("source_file"),
-        pl.lit(now).alias("loaded_at"),
+        pl.lit(batch.now).alias("loaded_at"),
     ]
-    rows[item.table].append(item.rows.with_columns(lineage))
+    batch.rows[item.table].append(item.rows.with_columns(lineage))
     if item.quarantine.height:
-        rows["meta.quarantine"].append(
+        batch.rows["meta.quarantine"].append(
             item.quarantine.with_columns(
                 pl.lit(outcome.uri).alias("source_file"),
                 pl.lit(outcome.sha256).alias("source_sha256"),
-                pl.lit(now).alias("ingested_at"),
+                pl.lit(batch.now).alias("ingested_at"),
             )
         )
     return outcome
+
+
+def _loaded_twin(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> str | None:
+    """The file already loaded with this content under another name, if any."""
+    twin = first_row(
+        con,
+        "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
+        [outcome.sha256, outcome.uri],
+    )
+    return twin[0] if twin else None
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -205,12 +213,17 @@ def _unchanged_rejection(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -
     return previous == ("rejected", outcome.error)
 
 
-def _upsert_file(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, now: datetime) -> None:
-    values = asdict(outcome)
-    columns = [c for c in values if c != "status"] + ["status", "ingested_at"]
-    row = [values[c] for c in columns[:-2]] + [outcome.status, now]
+def _upsert_files(
+    con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome], now: datetime
+) -> None:
+    # One statement for the batch: an `insert or replace` costs milliseconds per statement.
+    if not outcomes:
+        return
+    columns = [*asdict(outcomes[0]), "ingested_at"]
+    values = [value for o in outcomes for value in [*asdict(o).values(), now]]
+    placeholders = f"({', '.join('?' for _ in columns)})"
     con.execute(
         f"insert or replace into meta.ingested_files ({', '.join(columns)}) "
-        f"values ({', '.join('?' for _ in columns)})",
-        row,
+        f"values {', '.join(placeholders for _ in outcomes)}",
+        values,
     )

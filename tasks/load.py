@@ -105,6 +105,10 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
     now = datetime.now(UTC)
     batch = _Batch(now)
     with _WRITE_LOCK, connect(warehouse) as con:
+        # Appends and bookkeeping are serial work: DuckDB's thread pool only adds a quarter to
+        # their CPU, taken from the workers preparing the next files. The setting is the
+        # database's, so it is put back for whatever else this process runs.
+        con.execute("set threads = 1")
         con.begin()
         try:
             recorded = [_record_one(con, item, batch) for item in staged]
@@ -116,6 +120,8 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
         except BaseException:
             con.rollback()
             raise
+        finally:
+            con.execute("reset threads")
     return recorded
 
 

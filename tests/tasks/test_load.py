@@ -12,7 +12,7 @@ from flows.ingest import prepare_warehouse
 from tasks import load, prepare
 from tasks.ingest import ingest_files
 from tasks.lake import list_landing
-from warehouse.connection import connect
+from warehouse.connection import connect, held_open
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 TABLES = (
@@ -175,3 +175,11 @@ def test_a_touched_file_is_read_once_to_tell_it_is_unchanged(
     assert [o.status for o in ingest_landing(settings)] == ["unchanged"]
     assert reads == []
     assert snapshot(settings)["raw.aircraft_utilization"] == rows
+
+
+def test_recording_leaves_the_database_thread_setting_as_it_was(settings, paths, events_xlsx):
+    events_xlsx(paths["landing"] / "e.xlsx", [ROW])
+    with held_open(settings.warehouse), connect(settings.warehouse) as con:
+        before = con.execute("select current_setting('threads')").fetchall()
+        assert [o.status for o in ingest_landing(settings)] == ["loaded"]
+        assert con.execute("select current_setting('threads')").fetchall() == before

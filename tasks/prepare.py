@@ -46,6 +46,14 @@ SOURCES: dict[str, SourceContract] = {
 }
 
 
+QUARANTINE_SCHEMA = {
+    "source_row": pl.Int32,
+    "column_name": pl.String,
+    "check_name": pl.String,
+    "raw_value": pl.String,
+}
+
+
 def check_rows(
     tables: list[RawTable], settings: Settings
 ) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
@@ -73,6 +81,8 @@ def check_rows(
 
 def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
     """Failed checks with the row number and the raw text a person will look for."""
+    if failures.is_empty():  # most files: nothing to look up
+        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
     failing = (
         raw.with_row_index("row_index")
         .filter(pl.col("row_index").is_in(failures.get_column("row_index").unique().implode()))

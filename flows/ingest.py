@@ -68,7 +68,8 @@ def prepare_all(
     workers: Executor | None,
 ) -> Iterator[StagedFile]:
     """Prepared files in landing order, `ingest.files_per_task` to a task, with
-    `ingest.max_parallel_files` in flight."""
+    `ingest.max_parallel_files` in flight: more groups than workers, so a worker that finishes
+    before the oldest group takes a waiting one instead of idling."""
     size = settings.ingest.files_per_task
     in_flight = max(1, settings.ingest.max_parallel_files // size)
     running: deque[PrefectFuture] = deque()

@@ -111,6 +111,7 @@ def record(warehouse: Path, staged: list[StagedFile]) -> list[FileOutcome]:
         con.execute("set threads = 1")
         con.begin()
         try:
+            batch.in_warehouse = _loaded_versions(con, [item.outcome for item in staged])
             recorded = [_record_one(con, item, batch) for item in staged]
             _upsert_files(con, batch.files, now)
             # One append per table: DuckDB appends large frames much faster than many small.
@@ -133,6 +134,36 @@ class _Batch:
     files: list[FileOutcome] = field(default_factory=list)  # rows of meta.ingested_files
     rows: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: defaultdict(list))
     loaded: dict[str, str] = field(default_factory=dict)  # uri by sha256, of files loaded here
+    # (uri, sha256) of the versions loaded before, sharing a name or content with this batch
+    in_warehouse: set[tuple[str, str]] = field(default_factory=set)
+
+    def twin(self, outcome: FileOutcome) -> str | None:
+        """The file already loaded, here or before, with this content under another name."""
+        before = sorted(
+            uri for uri, sha in self.in_warehouse if sha == outcome.sha256 and uri != outcome.uri
+        )
+        return self.loaded.get(outcome.sha256) or (before[0] if before else None)
+
+    def supersede(self, outcome: FileOutcome) -> bool:
+        """Whether an earlier version of this file (same name, other content) gives way to it."""
+        earlier = {(u, s) for u, s in self.in_warehouse if u == outcome.uri and s != outcome.sha256}
+        self.in_warehouse -= earlier
+        return bool(earlier)
+
+
+def _loaded_versions(
+    con: duckdb.DuckDBPyConnection, outcomes: list[FileOutcome]
+) -> set[tuple[str, str]]:
+    # One query for the batch instead of two per file (a few hundred microseconds each).
+    loading = [o for o in outcomes if o.status == "loaded"]
+    if not loading:
+        return set()
+    rows = con.execute(
+        "select uri, sha256 from meta.ingested_files where status = 'loaded' "
+        "and (list_contains(?, uri) or list_contains(?, sha256))",
+        [[o.uri for o in loading], [o.sha256 for o in loading]],
+    ).fetchall()
+    return set(rows)
 
 
 def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, batch: _Batch) -> FileOutcome:
@@ -156,7 +187,7 @@ def _load(
     con: duckdb.DuckDBPyConnection, outcome: FileOutcome, item: StagedFile, batch: _Batch
 ) -> FileOutcome:
     """Replace an earlier version of the file, then queue its rows for the batch's append."""
-    twin = batch.loaded.get(outcome.sha256) or _loaded_twin(con, outcome)
+    twin = batch.twin(outcome)
     if twin:
         return replace(
             outcome,
@@ -166,13 +197,13 @@ def _load(
             error=f"same content as {twin}, already loaded; its rows were not loaded twice",
         )
     batch.loaded[outcome.sha256] = outcome.uri
-    earlier = con.execute(
-        "update meta.ingested_files set status = 'superseded' "
-        "where uri = ? and sha256 <> ? and status = 'loaded' returning sha256",
-        [outcome.uri, outcome.sha256],
-    ).fetchall()
-    if earlier:
+    if batch.supersede(outcome):
         # An earlier version of this file (same name, other content) gives way to this one.
+        con.execute(
+            "update meta.ingested_files set status = 'superseded' "
+            "where uri = ? and sha256 <> ? and status = 'loaded'",
+            [outcome.uri, outcome.sha256],
+        )
         for replaced in ("raw.unscheduled_events", "raw.aircraft_utilization", "meta.quarantine"):
             con.execute(f"delete from {replaced} where source_file = ?", [outcome.uri])
     lineage = [
@@ -190,16 +221,6 @@ def _load(
             )
         )
     return outcome
-
-
-def _loaded_twin(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> str | None:
-    """The file already loaded with this content under another name, if any."""
-    twin = first_row(
-        con,
-        "select uri from meta.ingested_files where sha256 = ? and uri <> ? and status = 'loaded'",
-        [outcome.sha256, outcome.uri],
-    )
-    return twin[0] if twin else None
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:

@@ -78,6 +78,23 @@ def test_same_content_under_another_name_is_not_loaded_twice(settings, paths, ev
     assert count(settings, "select count(*) from raw.unscheduled_events") == 2
 
 
+def test_a_twin_of_a_version_replaced_in_the_same_batch_loads(settings, paths, events_xlsx):
+    # a.xlsx is re-exported and its old content arrives as b.xlsx, both in one batch: the old
+    # content is no longer loaded anywhere once a.xlsx is replaced, so b.xlsx is not a twin.
+    old = events_xlsx(paths["landing"] / "a.xlsx", [ROW, ROW])
+    ingest_landing(settings)
+    (paths["landing"] / "b.xlsx").write_bytes(old.read_bytes())
+    events_xlsx(paths["landing"] / "a.xlsx", [ROW[:7] + ["2:00", "2:00"]])
+    outcomes = ingest_landing(settings)
+    assert [(o.uri.rsplit("/", 1)[1], o.status) for o in outcomes] == [
+        ("a.xlsx", "loaded"),
+        ("b.xlsx", "loaded"),
+    ]
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 3
+    statuses = count(settings, "select list(status order by status) from meta.ingested_files")
+    assert statuses == ["loaded", "loaded", "superseded"]
+
+
 def test_a_file_loads_in_one_transaction(settings, paths, events_xlsx, monkeypatch):
     events_xlsx(paths["landing"] / "e.xlsx", [ROW, ROW])
     original = load._insert

@@ -6,8 +6,8 @@ Generates the sample once into bench/.cache/<preset> (kept between runs), then r
 contender in its own process so its peak memory (max RSS) is its own:
 - reference: pandas.read_excel(engine="openpyxl") on every workbook and pandas.read_csv on
   every CSV (UTF-8, else Latin-1), concatenated: the reading the product replaces, nothing more;
-- hhcast core: the ingest steps (read, type, contract, archive, load into DuckDB), files two
-  at a time as the flow runs them, without Prefect's orchestration;
+- hhcast core: the ingest steps (read, type, contract, archive, load into DuckDB), files in
+  groups as the flow runs them, without Prefect's orchestration;
 - hhcast flow: the `ingest` Prefect flow end to end on a temporary Prefect API (the API's
   start-up is reported apart, as a deployment's worker pays it once, not per run).
 """
@@ -63,7 +63,7 @@ def run_core(landing: Path, work: Path) -> dict:
 
     from flows.ingest import prepare_warehouse
     from hhcast.config import load_settings
-    from tasks.ingest import batches, prepare_file
+    from tasks.ingest import batches, groups, prepare_files, split_unchanged
     from tasks.lake import list_landing
     from tasks.load import record
     from tasks.prepare import worker_pool
@@ -72,17 +72,23 @@ def run_core(landing: Path, work: Path) -> dict:
     settings = load_settings().with_overrides(
         landing=str(landing), lake=str(work / "lake"), warehouse=work / "wh.duckdb"
     )
-    # As the flow does: the warehouse held open, files prepared in worker processes a few at
-    # a time, recorded in batches of rows while the next files are prepared.
-    with held_open(settings.warehouse), worker_pool(settings.ingest.worker_processes) as workers:
+    ingest = settings.ingest
+    # As the flow does: the warehouse held open, files prepared in worker processes a few
+    # groups at a time, recorded in batches of rows while the next files are prepared.
+    with held_open(settings.warehouse), worker_pool(ingest.worker_processes) as workers:
         known = prepare_warehouse.fn(settings)
-        files = list_landing(settings)
-        with ThreadPoolExecutor(settings.ingest.max_parallel_files) as pool:
-            staged = pool.map(lambda f: prepare_file.fn(f, settings, known, workers), files)
+        _, files = split_unchanged(list_landing(settings), known)
+        in_flight = max(1, ingest.max_parallel_files // ingest.files_per_task)
+        with ThreadPoolExecutor(in_flight) as pool:
+            prepared = pool.map(
+                lambda group: prepare_files.fn(group, settings, known, workers),
+                groups(files, ingest.files_per_task),
+            )
+            staged = (item for group in prepared for item in group)
             with ThreadPoolExecutor(1) as writer:
                 loads = [
                     writer.submit(record, settings.warehouse, batch)
-                    for batch in batches(staged, settings.ingest.batch_rows)
+                    for batch in batches(staged, ingest.batch_rows)
                 ]
                 outcomes = [o for load in loads for o in load.result()]
     return {
@@ -126,12 +132,11 @@ def child(kind: str, landing: Path) -> None:
         else:
             result = run_flow(landing, Path(tmp))
         result.setdefault("seconds", time.perf_counter() - started)
-    # Worker processes count too: their peak is added (an upper bound of the joint peak).
-    peaks = [
-        resource.getrusage(who).ru_maxrss
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    ]
-    result["peak_rss_mb"] = sum(peaks) / 1024
+    # Worker processes count too: their peak is added (an upper bound of the joint peak), and
+    # their CPU time. On a shared machine CPU seconds move less than wall seconds.
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    result["peak_rss_mb"] = sum(u.ru_maxrss for u in usage) / 1024
+    result["cpu_seconds"] = sum(u.ru_utime + u.ru_stime for u in usage)
     print(json.dumps(result))
 
 
@@ -161,7 +166,9 @@ def main() -> None:
     print(f"preset {args.preset}: {len(files)} files, {size_mb:.0f} MB in {landing}")
     kinds = ["core", "flow"] + ([] if args.skip_reference else ["reference"])
     results = {kind: measure(kind, landing) for kind in kinds}
-    print(f"{'contender':<26} {'seconds':>8} {'rows/s':>11} {'peak MB':>8} {'rows':>10}")
+    print(
+        f"{'contender':<28} {'seconds':>8} {'rows/s':>11} {'CPU s':>7} {'peak MB':>8} {'rows':>10}"
+    )
     names = {
         "core": "hhcast ingest (core)",
         "flow": "hhcast ingest (Prefect flow)",
@@ -169,11 +176,14 @@ def main() -> None:
     }
     for kind, r in results.items():
         print(
-            f"{names[kind]:<26} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>11,.0f} "
-            f"{r['peak_rss_mb']:>8.0f} {r['rows']:>10,}"
+            f"{names[kind]:<28} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>11,.0f} "
+            f"{r['cpu_seconds']:>7.1f} {r['peak_rss_mb']:>8.0f} {r['rows']:>10,}"
         )
     api_start = results["flow"]["api_start_seconds"]
-    print(f"(Prefect API start-up, paid once per process: {api_start:.1f} s)")
+    print(
+        f"(Prefect API start-up, paid once per process: {api_start:.1f} s; the flow's CPU "
+        "includes that API's process)"
+    )
     if "reference" in results:
         for kind in ("core", "flow"):
             ratio = results["reference"]["seconds"] / results[kind]["seconds"]

@@ -2,9 +2,10 @@
 
 1. List the files in landing (a folder or an S3 prefix).
 2. Take the warehouse's writer lock, so a concurrent run waits instead of failing.
-3. For each file not seen before (a few at a time): fetch it, archive an unchanged copy in
-   the lake, then read, type and check its rows against the contract (in worker processes:
-   that part is CPU-bound).
+3. Skip the files listed with the size and change marker (S3 ETag, file mtime) they had
+   when recorded. For each other file (a few files to a task, a few tasks at a time): fetch
+   it; if its content is new, archive an unchanged copy in the lake, then read, type and
+   check its rows against the contract (in worker processes: that part is CPU-bound).
 4. Record the files in batches of about `ingest.batch_rows` rows, one transaction each:
    accepted rows to raw.*, failed checks to meta.quarantine, the file to
    meta.ingested_files. A file's rows are all in, or none.
@@ -23,9 +24,16 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed, State
 
 from hhcast.config import Settings, load_settings
-from tasks.ingest import batches, load_files, prepare_file
+from tasks.ingest import (
+    batches,
+    group_label,
+    groups,
+    load_files,
+    prepare_files,
+    split_unchanged,
+)
 from tasks.lake import LandedFile, list_landing, retry_on_io_error
-from tasks.load import FileOutcome, StagedFile, known_files
+from tasks.load import FileOutcome, KnownFiles, StagedFile, known_files
 from tasks.prepare import worker_pool
 from tasks.summary import IngestSummary, publish_ingest_summary
 from warehouse.connection import connect, ensure_schema, held_open, writer_lock
@@ -46,7 +54,7 @@ def list_landing_files(settings: Settings) -> list[LandedFile]:
 
 
 @task(name="prepare-warehouse", cache_policy=NO_CACHE)
-def prepare_warehouse(settings: Settings) -> dict[tuple[str, str], str]:
+def prepare_warehouse(settings: Settings) -> KnownFiles:
     """Create the raw and meta tables if needed; return the files already seen."""
     with connect(settings.warehouse) as con:
         ensure_schema(con)
@@ -56,30 +64,35 @@ def prepare_warehouse(settings: Settings) -> dict[tuple[str, str], str]:
 def prepare_all(
     landed: list[LandedFile],
     settings: Settings,
-    known: dict[tuple[str, str], str],
+    known: KnownFiles,
     workers: Executor | None,
 ) -> Iterator[StagedFile]:
-    """Prepared files in landing order, with `ingest.max_parallel_files` in flight."""
+    """Prepared files in landing order, `ingest.files_per_task` to a task, with
+    `ingest.max_parallel_files` in flight: more groups than workers, so a worker that finishes
+    before the oldest group takes a waiting one instead of idling."""
+    size = settings.ingest.files_per_task
+    in_flight = max(1, settings.ingest.max_parallel_files // size)
     running: deque[PrefectFuture] = deque()
-    for file in landed:
-        if len(running) >= settings.ingest.max_parallel_files:
-            yield running.popleft().result()
-        running.append(prepare_file.submit(file, settings, known, workers))
+    for group in groups(landed, size):
+        if len(running) >= in_flight:
+            yield from running.popleft().result()
+        running.append(prepare_files.submit(group, settings, known, workers, group_label(group)))
     while running:
-        yield running.popleft().result()
+        yield from running.popleft().result()
 
 
 def ingest_all(
-    landed: list[LandedFile], settings: Settings, known: dict[tuple[str, str], str]
+    landed: list[LandedFile], settings: Settings, known: KnownFiles
 ) -> list[FileOutcome]:
-    """Prepare every file and record them in batches, each batch while the next is prepared."""
+    """Prepare every changed file and record them in batches, each while the next is prepared."""
+    unchanged, changed = split_unchanged(landed, known)
     loads = []
     with worker_pool(settings.ingest.worker_processes) as workers:
-        staged = prepare_all(landed, settings, known, workers)
+        staged = prepare_all(changed, settings, known, workers)
         for batch in batches(staged, settings.ingest.batch_rows):
             label = f"{len(batch)} files, {sum(item.row_count for item in batch):,} rows"
             loads.append(load_files.submit(batch, settings, label))
-    return [outcome for load in loads for outcome in load.result()]
+    return unchanged + [outcome for load in loads for outcome in load.result()]
 
 
 @flow(name="ingest", log_prints=True)

@@ -29,9 +29,10 @@ class S3Settings(_Strict):
 
 
 class IngestSettings(_Strict):
-    max_parallel_files: int = Field(4, ge=1)
+    max_parallel_files: int = Field(64, ge=1)
+    files_per_task: int = Field(16, ge=1)
     worker_processes: int = Field(2, ge=0)
-    batch_rows: int = Field(250_000, ge=1)
+    batch_rows: int = Field(500_000, ge=1)
     header_search_rows: int = Field(20, ge=1)
     writer_lock_timeout_seconds: float = Field(900, ge=0)
     ignore_names: list[str] = []

@@ -122,6 +122,18 @@ class Verdict:
     accepted: pl.DataFrame  # rows passing every check, in file order
     failures: pl.DataFrame  # one row per failed check: row_index, column_name, check_name
 
+    def split(self, heights: list[int]) -> list[Verdict]:
+        """The verdict of each frame checked as part of this one, given their heights in order."""
+        verdicts, start, accepted_start = [], 0, 0
+        for height in heights:
+            rows = pl.col("row_index")
+            within = rows.is_between(start, start + height - 1)
+            failures = self.failures.filter(within).with_columns(rows - start)
+            accepted = height - failures.get_column("row_index").n_unique()
+            verdicts.append(Verdict(self.accepted.slice(accepted_start, accepted), failures))
+            start, accepted_start = start + height, accepted_start + accepted
+        return verdicts
+
 
 FAILURE_SCHEMA = {"row_index": pl.Int64, "column_name": pl.String, "check_name": pl.String}
 

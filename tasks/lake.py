@@ -16,10 +16,11 @@ ARCHIVE_DIR = "archive"
 
 @dataclass(frozen=True)
 class LandedFile:
-    """A file found in landing: its URI (what hhcast calls it everywhere) and size."""
+    """A file found in landing: its URI (what hhcast calls it everywhere), size and version."""
 
     uri: str
     bytes: int
+    modified: str | None = None  # S3's ETag, or the modification time of a file in a folder
 
     @property
     def name(self) -> str:
@@ -66,9 +67,19 @@ def list_landing(settings: Settings) -> list[LandedFile]:
         ):
             continue
         files.append(
-            LandedFile(uri=uri_for(settings.landing, path), bytes=int(info.get("size") or 0))
+            LandedFile(
+                uri=uri_for(settings.landing, path),
+                bytes=int(info.get("size") or 0),
+                modified=_change_marker(info),
+            )
         )
     return files
+
+
+def _change_marker(info: dict) -> str | None:
+    # S3 gives every new content a new ETag; a folder's files get a new modification time.
+    marker = info.get("ETag") or info.get("mtime")
+    return None if marker is None else str(marker)
 
 
 def read_bytes(uri: str, settings: Settings) -> bytes:

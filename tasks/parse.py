@@ -6,6 +6,7 @@ then quarantine the row, naming the raw text, instead of guessing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -21,14 +22,35 @@ _EXCEL_LEAP_BUG = date(1900, 3, 1)
 
 def text(column: str) -> pl.Expr:
     """The cell trimmed of surrounding whitespace, null when blank."""
-    stripped = pl.col(column).cast(pl.String).str.strip_chars()
-    return pl.when(stripped.str.len_chars() > 0).then(stripped)
+    return pl.col(column).cast(pl.String).str.strip_chars().replace("", None)
+
+
+def _worked_out(
+    value: pl.Expr, steps: Callable[[pl.DataFrame], pl.DataFrame], dtype: pl.DataType
+) -> pl.Expr:
+    """`value` turned into one `dtype` column by `steps`, frame operations on a column `value`.
+
+    Polars evaluates a sub-expression again everywhere it is referenced, and a parser looks at
+    a cell several ways (a pattern's groups, whether it matched, a fallback). Materialising
+    each step once makes them two to three times cheaper than one nested expression.
+    """
+
+    def run(values: pl.Series) -> pl.Series:
+        return steps(values.to_frame("value")).to_series()
+
+    return value.map_batches(run, return_dtype=dtype)
 
 
 def decimal(column: str) -> pl.Expr:
     """A plain decimal number, accepting a comma as decimal separator (`1,5` is 1.5)."""
-    value = text(column).str.replace(",", ".", literal=True)
-    return pl.when(value.str.contains(_DECIMAL)).then(value.cast(pl.Float64, strict=False))
+    return _worked_out(text(column), _decimal, pl.Float64)
+
+
+def _decimal(cells: pl.DataFrame) -> pl.DataFrame:
+    value = cells.select(pl.col("value").str.replace(",", ".", literal=True)).to_series()
+    return pl.select(
+        pl.when(value.str.contains(_DECIMAL)).then(value.cast(pl.Float64, strict=False))
+    )
 
 
 def duration_hours(column: str, parsing: ParsingSettings) -> pl.Expr:
@@ -37,27 +59,50 @@ def duration_hours(column: str, parsing: ParsingSettings) -> pl.Expr:
     Durations of 24 h or more leave Excel as a date-time counted from day zero
     (1899-12-31): `1900-01-01 02:30:00` is 26.5 h. They are real work, so they are converted.
     """
-    value = text(column)
-    hms = value.str.extract_groups(_HMS)
+    return _worked_out(text(column), lambda cells: _duration_hours(cells, parsing), pl.Float64)
+
+
+def _duration_hours(cells: pl.DataFrame, parsing: ParsingSettings) -> pl.DataFrame:
+    # A pattern's first group takes part in every match, so it is set exactly when the cell
+    # matches. Most cells are H:MM; only the others (`rest`) are tried as date-times and decimals.
+    hms = cells.select(
+        "value",
+        pl.col("value")
+        .str.extract_groups(_HMS)
+        .struct.rename_fields(["hours", "minutes", "seconds"])
+        .struct.unnest(),
+    )
+    rest = hms.select(value=pl.when(pl.col("hours").is_null()).then(pl.col("value")))
+    parts = pl.concat(
+        [
+            hms,
+            rest.select(
+                pl.col("value")
+                .str.extract_groups(_EXCEL_DATETIME)
+                .struct.rename_fields(["day", "stamp_hours", "stamp_minutes", "stamp_seconds"])
+                .struct.unnest()
+            ),
+            _decimal(rest).select(decimal=pl.first()),
+        ],
+        how="horizontal",
+    ).with_columns(pl.col("day").str.to_date("%Y-%m-%d", strict=False))
     from_hms = (
-        hms.struct.field("1").cast(pl.Float64)
-        + hms.struct.field("2").cast(pl.Float64) / 60
-        + hms.struct.field("3").cast(pl.Float64).fill_null(0) / 3600
+        pl.col("hours").cast(pl.Float64)
+        + pl.col("minutes").cast(pl.Float64) / 60
+        + pl.col("seconds").cast(pl.Float64).fill_null(0) / 3600
     )
-    stamp = value.str.extract_groups(_EXCEL_DATETIME)
-    day = stamp.struct.field("1").str.to_date("%Y-%m-%d", strict=False)
     from_excel = (
-        (day - pl.lit(parsing.excel_day_zero)).dt.total_days().cast(pl.Float64) * 24
-        + stamp.struct.field("2").cast(pl.Float64)
-        + stamp.struct.field("3").cast(pl.Float64) / 60
-        + stamp.struct.field("4").cast(pl.Float64).fill_null(0) / 3600
+        (pl.col("day") - pl.lit(parsing.excel_day_zero)).dt.total_days().cast(pl.Float64) * 24
+        + pl.col("stamp_hours").cast(pl.Float64)
+        + pl.col("stamp_minutes").cast(pl.Float64) / 60
+        + pl.col("stamp_seconds").cast(pl.Float64).fill_null(0) / 3600
     )
-    return (
-        pl.when(value.str.contains(_HMS))
+    return parts.select(
+        pl.when(pl.col("hours").is_not_null())
         .then(from_hms)
-        .when(value.str.contains(_EXCEL_DATETIME) & (day < pl.lit(_EXCEL_LEAP_BUG)))
+        .when(pl.col("day") < pl.lit(_EXCEL_LEAP_BUG))
         .then(from_excel)
-        .otherwise(decimal(column))
+        .otherwise(pl.col("decimal"))
     )
 
 
@@ -74,8 +119,25 @@ def whole_number(column: str, parsing: ParsingSettings) -> pl.Expr:
     value = text(column)
     for separator in parsing.thousands_separators:
         value = value.str.replace_all(separator, "", literal=True)
-    number = value.cast(pl.Float64, strict=False)
-    return pl.when(number == number.floor()).then(number.cast(pl.Int64))
+    return _worked_out(value, _whole_number, pl.Int64)
+
+
+def _whole_number(cells: pl.DataFrame) -> pl.DataFrame:
+    number = cells.select(pl.col("value").cast(pl.Float64, strict=False)).to_series()
+    return pl.select(pl.when(number == number.floor()).then(number.cast(pl.Int64)))
+
+
+def once_per_distinct(raw: pl.DataFrame, parsed: pl.Expr) -> pl.Expr:
+    """`parsed`, an expression of one column of `raw`, worked out once for each distinct text.
+
+    A month's export repeats a few dozen dates and about a thousand durations over tens of
+    thousands of rows: parsing each distinct text once and looking the rows up is several
+    times cheaper than parsing every cell, and gives the same values.
+    """
+    (column,) = set(parsed.meta.root_names())
+    distinct = raw.get_column(column).unique()
+    values = distinct.to_frame().select(parsed).to_series()
+    return pl.col(column).replace_strict(distinct, values, default=None)
 
 
 def typed_events(raw: pl.DataFrame, parsing: ParsingSettings) -> pl.DataFrame:
@@ -85,29 +147,32 @@ def typed_events(raw: pl.DataFrame, parsing: ParsingSettings) -> pl.DataFrame:
         text("registration").alias("registration"),
         text("aircraft_type").alias("aircraft_type"),
         text("issue_station").alias("issue_station"),
-        calendar_date("closing_date", parsing).alias("closing_date"),
+        once_per_distinct(raw, calendar_date("closing_date", parsing)).alias("closing_date"),
         text("ata").str.replace(r"\.0+$", "").alias("ata"),
         text("ata_description").alias("ata_description"),
-        duration_hours("hh_planned", parsing).alias("hh_planned"),
-        duration_hours("hh_executed", parsing).alias("hh_executed"),
+        once_per_distinct(raw, duration_hours("hh_planned", parsing)).alias("hh_planned"),
+        once_per_distinct(raw, duration_hours("hh_executed", parsing)).alias("hh_executed"),
     )
 
 
 def typed_utilization(
     raw: pl.DataFrame, parsing: ParsingSettings, source: SourceSettings
 ) -> pl.DataFrame:
-    """Typed utilisation rows; placeholder rows (`Dep. Date` of `0 `) are flagged, not parsed."""
+    """Typed utilisation rows; placeholder rows (`Dep. Date` of `0 `) are flagged, not parsed.
+
+    TAH and TAC grow row by row, nearly every cell distinct, so they are parsed cell by cell.
+    """
     placeholder = text("dep_date").is_in(source.placeholder_dates).fill_null(False)
     cycles = whole_number("cycles", parsing)
     if source.blank_cycles is not None:
         blank = text("cycles").is_null() & ~placeholder
         cycles = pl.when(blank).then(source.blank_cycles).otherwise(cycles)
     return raw.select(
-        calendar_date("dep_date", parsing).alias("dep_date"),
+        once_per_distinct(raw, calendar_date("dep_date", parsing)).alias("dep_date"),
         text("registration").alias("registration"),
         text("aircraft_type").alias("aircraft_type"),
-        whole_number("flights", parsing).cast(pl.Int32).alias("flights"),
-        duration_hours("block_hours", parsing).alias("block_hours"),
+        once_per_distinct(raw, whole_number("flights", parsing)).cast(pl.Int32).alias("flights"),
+        once_per_distinct(raw, duration_hours("block_hours", parsing)).alias("block_hours"),
         cycles.cast(pl.Int32).alias("cycles"),
         duration_hours("tah", parsing).alias("tah"),
         whole_number("tac", parsing).alias("tac"),

@@ -12,7 +12,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from xml.etree.ElementTree import iterparse
+from xml.etree.ElementTree import XMLPullParser
 
 import fastexcel
 import polars as pl
@@ -85,11 +85,16 @@ def _first_used_row(content: bytes) -> int:
     with zipfile.ZipFile(io.BytesIO(content)) as book:
         sheet = _first_sheet_path(book)
         with book.open(sheet) as stream:
-            for _, element in iterparse(stream, events=("end",)):
-                if element.tag.endswith("}c") and len(element):
-                    match = re.match(r"[A-Z]+(\d+)", element.get("r", ""))
-                    if match:
-                        return int(match.group(1))
+            # Fed a few kilobytes at a time: the first cell is near the top of a sheet of
+            # megabytes, and parsing stops there.
+            parser = XMLPullParser(events=("end",))
+            while chunk := stream.read(4096):
+                parser.feed(chunk)
+                for _, element in parser.read_events():
+                    if element.tag.endswith("}c") and len(element):
+                        match = re.match(r"[A-Z]+(\d+)", element.get("r", ""))
+                        if match:
+                            return int(match.group(1))
     return 1
 
 

@@ -76,6 +76,16 @@ def test_landing_and_lake_on_s3(settings, s3_env, events_xlsx, utilization_csv, 
     archived = by_uri[f"s3://{bucket}/landing/events/e.xlsx"].archive_uri
     with open(archived, "rb") as copy:
         assert copy.read() == workbook.read_bytes()
+    # S3 gives other bytes another ETag: a re-upload of the same size is read and loaded.
+    utilization_csv(csv_file, [UTIL[:4] + ["8:30"] + UTIL[5:]])
+    fs.put_file(str(csv_file), f"{bucket}/landing/util/u.csv")
+    again = ingest(source=f"s3://{bucket}/landing", return_state=True).result()
+    assert again.by_status == {"unchanged": 1, "loaded": 1}
+    with connect(settings.warehouse, read_only=True) as con:
+        hours = con.execute("select list(block_hours) from raw.aircraft_utilization").fetchone()
+        unmarked = con.execute("select count(*) from meta.ingested_files where modified is null")
+        assert unmarked.fetchone() == (0,)  # so unchanged objects are not even fetched
+    assert hours == ([8.5],)
 
 
 def test_lake_on_s3_archives_there(settings, s3_env, paths, events_xlsx, monkeypatch):

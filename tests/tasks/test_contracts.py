@@ -14,7 +14,8 @@ GOOD = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:
 
 def _quarantine(settings, path) -> tuple[pl.DataFrame, pl.DataFrame]:
     table = read_export(str(path), path.read_bytes(), settings)
-    return check_rows(table, settings)
+    (checked,) = check_rows([table], settings)
+    return checked
 
 
 def test_bad_event_rows_are_quarantined_and_good_rows_around_them_kept(
@@ -66,3 +67,24 @@ def test_placeholder_rows_load_but_broken_utilization_rows_do_not(
         (r["source_row"], r["column_name"], r["raw_value"])
         for r in quarantine.iter_rows(named=True)
     ) == [(5, "block_hours", "9:7x"), (5, "dep_date", "2019.13.45"), (6, "block_hours", "25:00")]
+
+
+def test_files_checked_together_get_the_verdicts_they_get_alone(
+    settings, events_xlsx, utilization_csv, tmp_path
+):
+    bad_hh, bad_sign = GOOD[:7] + ["1:30", "n/a"], [None] + GOOD[1:]
+    util = ["2019.03.07", "PR-GAA", "B737NG", "4", "7:30", "4", "23456:40", "12'345"]
+    paths = [
+        events_xlsx(tmp_path / "a.xlsx", [GOOD, bad_hh, GOOD, bad_sign], title="export"),
+        utilization_csv(tmp_path / "u.csv", [util, util[:4] + ["9:7x"] + util[5:], util]),
+        events_xlsx(tmp_path / "b.xlsx", [bad_sign, GOOD, GOOD[:4] + ["31/02/2019"] + GOOD[5:]]),
+        events_xlsx(tmp_path / "c.xlsx", [GOOD]),
+    ]
+    tables = [read_export(str(p), p.read_bytes(), settings) for p in paths]
+    together = check_rows(tables, settings)
+    assert len(together) == len(tables)
+    for table, (accepted, quarantine) in zip(tables, together, strict=True):
+        ((alone_accepted, alone_quarantine),) = check_rows([table], settings)
+        assert accepted.equals(alone_accepted) and quarantine.equals(alone_quarantine)
+    rows_of = [(a.get_column("source_row").to_list(), q.height) for a, q in together]
+    assert rows_of == [([4, 6], 2), ([2, 4], 1), ([3], 2), ([2], 0)]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import duckdb
 import pytest
 
 from flows.ingest import prepare_warehouse
-from tasks import load
+from tasks import load, prepare
 from tasks.ingest import ingest_files
 from tasks.lake import list_landing
-from warehouse.connection import connect
+from warehouse.connection import connect, held_open
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 TABLES = (
@@ -77,6 +78,23 @@ def test_same_content_under_another_name_is_not_loaded_twice(settings, paths, ev
     assert count(settings, "select count(*) from raw.unscheduled_events") == 2
 
 
+def test_a_twin_of_a_version_replaced_in_the_same_batch_loads(settings, paths, events_xlsx):
+    # a.xlsx is re-exported and its old content arrives as b.xlsx, both in one batch: the old
+    # content is no longer loaded anywhere once a.xlsx is replaced, so b.xlsx is not a twin.
+    old = events_xlsx(paths["landing"] / "a.xlsx", [ROW, ROW])
+    ingest_landing(settings)
+    (paths["landing"] / "b.xlsx").write_bytes(old.read_bytes())
+    events_xlsx(paths["landing"] / "a.xlsx", [ROW[:7] + ["2:00", "2:00"]])
+    outcomes = ingest_landing(settings)
+    assert [(o.uri.rsplit("/", 1)[1], o.status) for o in outcomes] == [
+        ("a.xlsx", "loaded"),
+        ("b.xlsx", "loaded"),
+    ]
+    assert count(settings, "select count(*) from raw.unscheduled_events") == 3
+    statuses = count(settings, "select list(status order by status) from meta.ingested_files")
+    assert statuses == ["loaded", "loaded", "superseded"]
+
+
 def test_a_file_loads_in_one_transaction(settings, paths, events_xlsx, monkeypatch):
     events_xlsx(paths["landing"] / "e.xlsx", [ROW, ROW])
     original = load._insert
@@ -107,3 +125,78 @@ def test_every_handed_over_file_is_archived_unchanged(settings, paths, events_xl
         assert outcomes[str(path)].sha256 in archived
         with open(archived, "rb") as copy:
             assert copy.read() == path.read_bytes()
+
+
+UTIL = ["2019.03.07", "PR-GAA", "B737NG", "4", "7:30", "4", "1:00", "1"]
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The URIs of the landed files ingestion fetches, in order."""
+    fetched, original = [], prepare.read_bytes
+    monkeypatch.setattr(
+        prepare, "read_bytes", lambda uri, s: fetched.append(uri) or original(uri, s)
+    )
+    return fetched
+
+
+def _later(path, seconds: float = 1.0) -> None:
+    """Move a file's modification time on, as any rewrite a moment later would."""
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + int(seconds * 1e9)))
+
+
+def test_files_listed_as_recorded_are_not_read_again(settings, paths, utilization_csv, reads):
+    landing = paths["landing"]
+    utilization_csv(landing / "a.csv", [UTIL])
+    utilization_csv(landing / "b.csv", [UTIL[:1] + ["PR-GAB"] + UTIL[2:]])
+    first = {o.uri: o.sha256 for o in ingest_landing(settings)}
+    reads.clear()
+    new = utilization_csv(landing / "c.csv", [UTIL[:1] + ["PR-GAC"] + UTIL[2:]])  # a delivery
+    outcomes = ingest_landing(settings)
+    assert reads == [str(new)]
+    assert sorted((o.uri.rsplit("/", 1)[1], o.status) for o in outcomes) == [
+        ("a.csv", "unchanged"),
+        ("b.csv", "unchanged"),
+        ("c.csv", "loaded"),
+    ]
+    assert all(first[o.uri] == o.sha256 for o in outcomes if o.status == "unchanged")
+    assert count(settings, "select count(*) from raw.aircraft_utilization") == 3
+
+
+def test_a_rewrite_of_the_same_size_is_read_and_replaces_the_rows(
+    settings, paths, utilization_csv, reads
+):
+    path = utilization_csv(paths["landing"] / "u.csv", [UTIL])
+    ingest_landing(settings)
+    size = path.stat().st_size
+    utilization_csv(path, [UTIL[:4] + ["8:30"] + UTIL[5:]])
+    _later(path)  # the clock may not have ticked since the first write
+    assert path.stat().st_size == size
+    (outcome,) = ingest_landing(settings)
+    assert outcome.status == "loaded"
+    assert count(settings, "select list(block_hours) from raw.aircraft_utilization") == [8.5]
+
+
+def test_a_touched_file_is_read_once_to_tell_it_is_unchanged(
+    settings, paths, utilization_csv, reads
+):
+    path = utilization_csv(paths["landing"] / "u.csv", [UTIL])
+    ingest_landing(settings)
+    rows = snapshot(settings)["raw.aircraft_utilization"]
+    _later(path)  # copied again, or touched: same content, new time
+    reads.clear()
+    assert [o.status for o in ingest_landing(settings)] == ["unchanged"]
+    assert reads == [str(path)]
+    reads.clear()
+    assert [o.status for o in ingest_landing(settings)] == ["unchanged"]
+    assert reads == []
+    assert snapshot(settings)["raw.aircraft_utilization"] == rows
+
+
+def test_recording_leaves_the_database_thread_setting_as_it_was(settings, paths, events_xlsx):
+    events_xlsx(paths["landing"] / "e.xlsx", [ROW])
+    with held_open(settings.warehouse), connect(settings.warehouse) as con:
+        before = con.execute("select current_setting('threads')").fetchall()
+        assert [o.status for o in ingest_landing(settings)] == ["loaded"]
+        assert con.execute("select current_setting('threads')").fetchall() == before

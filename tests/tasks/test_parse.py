@@ -116,3 +116,18 @@ def test_event_rows_keep_executed_zero_and_ata_as_text(settings):
     assert row["sign"] == "MECHANIC"
     assert row["ata"] == "32"
     assert row["closing_date"] == date(2019, 3, 7)
+
+
+@pytest.mark.parametrize(
+    "parser",
+    [parse.duration_hours, parse.calendar_date, parse.whole_number],
+    ids=["duration", "date", "whole number"],
+)
+def test_parsing_each_distinct_text_once_gives_every_row_its_own_value(settings, parser):
+    cells = ["1:30", None, "2019.03.07", " ", "1,5", "1:30", "n/a", "12'345", "1,5", None, "7"]
+    raw = pl.DataFrame({"v": cells}, schema={"v": pl.String})
+    cell_by_cell = raw.select(parser("v", settings.parsing)).to_series()
+    once = raw.select(parse.once_per_distinct(raw, parser("v", settings.parsing))).to_series()
+    assert once.dtype == cell_by_cell.dtype
+    assert once.to_list() == cell_by_cell.to_list()
+    assert once.null_count() < len(cells)  # the cells above are not all nonsense to every parser

@@ -14,6 +14,7 @@ create table if not exists meta.ingested_files (
         check (status in ('loaded', 'rejected', 'skipped_duplicate', 'superseded')),
     error            varchar,      -- what went wrong and what to do, for a person
     archive_uri      varchar,      -- the unchanged copy in the lake
+    modified         varchar,      -- landing's change marker when read: S3 ETag or file mtime
     first_date       date,         -- earliest day among the file's loaded rows
     last_date        date,         -- latest day among them (rebuilds recompute this span)
     ingested_at      timestamptz not null,
@@ -23,6 +24,7 @@ create table if not exists meta.ingested_files (
 -- Warehouses created before the date span was recorded.
 alter table meta.ingested_files add column if not exists first_date date;
 alter table meta.ingested_files add column if not exists last_date date;
+alter table meta.ingested_files add column if not exists modified varchar;
 
 create table if not exists meta.quarantine (
     source_file   varchar not null,

@@ -124,7 +124,8 @@ def whole_number(column: str, parsing: ParsingSettings) -> pl.Expr:
 
 def _whole_number(cells: pl.DataFrame) -> pl.DataFrame:
     number = cells.select(pl.col("value").cast(pl.Float64, strict=False)).to_series()
-    return pl.select(pl.when(number == number.floor()).then(number.cast(pl.Int64)))
+    # Too large for 64 bits (`1e30`) or infinite is no count of ours: null, so quarantined.
+    return pl.select(pl.when(number == number.floor()).then(number.cast(pl.Int64, strict=False)))
 
 
 def once_per_distinct(raw: pl.DataFrame, parsed: pl.Expr) -> pl.Expr:

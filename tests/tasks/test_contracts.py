@@ -58,15 +58,22 @@ def test_placeholder_rows_load_but_broken_utilization_rows_do_not(
         ["2019.03.08", "PR-GAA", "B737NG", "1", "1:30", "", "23458:10", "12'346"],
         ["2019.13.45", "PR-GAB", "B737NG", "4", "9:7x", "4", "1:00", "1"],
         ["2019.03.09", "PR-GAA", "B737NG", "4", "25:00", "4", "23460:00", "12'350"],
+        ["2019.03.10", "PR-GAA", "B737NG", "2", "3:00", "2", "23463:00", "1e30"],
+        ["2019.03.11", "PR-GAA", "B737NG", "2", "3:10", "2", "23466:10", "12'354"],
     ]
     path = utilization_csv(tmp_path / "u.csv", rows, encoding="latin-1")
     accepted, quarantine = _quarantine(settings, path)
-    assert accepted.get_column("source_row").to_list() == [2, 3, 4]
-    assert accepted.get_column("is_placeholder").to_list() == [False, True, False]
+    assert accepted.get_column("source_row").to_list() == [2, 3, 4, 8]
+    assert accepted.get_column("is_placeholder").to_list() == [False, True, False, False]
     assert sorted(
         (r["source_row"], r["column_name"], r["raw_value"])
         for r in quarantine.iter_rows(named=True)
-    ) == [(5, "block_hours", "9:7x"), (5, "dep_date", "2019.13.45"), (6, "block_hours", "25:00")]
+    ) == [
+        (5, "block_hours", "9:7x"),
+        (5, "dep_date", "2019.13.45"),
+        (6, "block_hours", "25:00"),
+        (7, "tac", "1e30"),  # too large for a count: quarantined, not a failed file
+    ]
 
 
 def test_files_checked_together_get_the_verdicts_they_get_alone(

@@ -68,7 +68,18 @@ def test_dates(settings, cell, day):
 
 @pytest.mark.parametrize(
     ("cell", "number"),
-    [("12'345", 12345), ("1'234'567", 1234567), ("5", 5), ("5.0", 5), ("5.5", None), ("x", None)],
+    [
+        ("12'345", 12345),
+        ("1'234'567", 1234567),
+        ("5", 5),
+        ("5.0", 5),
+        ("5.5", None),
+        ("x", None),
+        ("1e30", None),
+        ("inf", None),
+        ("nan", None),
+        ("1e19", None),
+    ],
 )
 def test_whole_numbers_ignore_thousands_separators(settings, cell, number):
     assert _apply(lambda c: parse.whole_number(c, settings.parsing), [cell]) == [number]

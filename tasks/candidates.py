@@ -138,9 +138,15 @@ def _fit_mlp(
     normalise.adapt(x)
     inputs = keras.Input(shape=(x.shape[1],), name="features")
     hidden = normalise(inputs)
-    for units in hidden_units:
-        hidden = keras.layers.Dense(units, activation="relu")(hidden)
-    scaled = keras.layers.Dense(1, name="hh_standardised")(hidden)
+    # Each layer's initial weights from its own seed: a default initializer draws its seed
+    # from Python's global `random`, which Prefect's threads in the same process also draw on.
+    for layer, units in enumerate(hidden_units):
+        hidden = keras.layers.Dense(
+            units, activation="relu", kernel_initializer=_glorot(keras, seed, layer)
+        )(hidden)
+    scaled = keras.layers.Dense(
+        1, name="hh_standardised", kernel_initializer=_glorot(keras, seed, len(hidden_units))
+    )(hidden)
     training = keras.Model(inputs, scaled)
     # Every epoch's reshuffled batches in one stream, many batches per compiled call: at this
     # size Python's per-epoch and per-step overhead, not arithmetic, is the cost (4-5x faster
@@ -159,6 +165,12 @@ def _fit_mlp(
     training.fit(batches, epochs=1, steps_per_epoch=steps, shuffle=False, verbose=0)
     hours = keras.layers.Rescaling(y_scale, offset=y_mean, name="hh")(scaled)
     return keras.Model(inputs, hours, name="hhcast_mlp")
+
+
+def _glorot(keras: Any, seed: int, layer: int) -> Any:
+    """Keras's default kernel initializer, seeded for one layer (an initializer instance must
+    not be shared: each call of a seeded one would give the same weights)."""
+    return keras.initializers.GlorotUniform(seed=seed * 1000 + layer)
 
 
 def _one_thread():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from dataclasses import replace
 
 import numpy as np
@@ -94,6 +96,30 @@ def test_the_same_seed_gives_the_same_metrics(name):
     second = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
     assert first.metrics == second.metrics
     assert first.predictions.equals(second.predictions)
+
+
+def test_a_seeded_network_ignores_other_threads_drawing_random_numbers():
+    """Prefect's background services share the process: their draws from Python's global
+    `random` must not change a seeded network's initial weights (CI once saw exactly that)."""
+    split = time_split(weekly_features(160), CONFIG)
+    mlp = CONFIG.candidates["mlp"]
+    alone = train_candidate("mlp", mlp, split, CONFIG)
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+            np.random.random()
+
+    other = threading.Thread(target=draw, daemon=True)
+    other.start()
+    try:
+        busy = train_candidate("mlp", mlp, split, CONFIG)
+    finally:
+        stop.set()
+        other.join()
+    assert busy.metrics == alone.metrics
+    assert busy.predictions.equals(alone.predictions)
 
 
 def test_the_challenger_is_chosen_on_the_backtest_not_the_holdout():

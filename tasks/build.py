@@ -78,10 +78,11 @@ def plan_build(
         "select version_id, fingerprint, coverage_end from meta.dataset_versions "
         "order by built_at desc limit 1",
     )
-    tables = {
+    tables = {  # tables only: a model that was a view before is built anew as a table
         f"{schema}.{name}"
         for schema, name in con.execute(
-            "select table_schema, table_name from information_schema.tables"
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE'"
         ).fetchall()
     }
     missing = [m.name for m in models if m.materialized != "view" and m.name not in tables]
@@ -128,6 +129,7 @@ def build_model(
     """Materialise one model: a view, a whole table, or the window of an incremental table."""
     started = time.perf_counter()
     con.execute(f"create schema if not exists {model.layer}")
+    _drop_if_other_kind(con, model)
     if model.materialized == "view":
         con.execute(f"create or replace view {model.name} as {render(model, settings)}")
         return ModelRun(model.name, "view", "view", None, time.perf_counter() - started)
@@ -156,3 +158,19 @@ def build_model(
     create = f"create or replace table {model.name} as {query}"
     rows = first_row(con, create)[0]  # DuckDB answers an insert with the rows it wrote
     return ModelRun(model.name, model.materialized, "full", rows, time.perf_counter() - started)
+
+
+def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    # A model whose materialisation changed (a view that became a table, or back) is dropped
+    # first: DuckDB replaces a view only by a view and a table only by a table.
+    found = first_row(
+        con,
+        "select table_type from information_schema.tables "
+        "where table_schema = ? and table_name = ?",
+        model.name.split(".", 1),
+    )
+    if found is None:
+        return
+    is_view = found[0] == "VIEW"
+    if is_view != (model.materialized == "view"):
+        con.execute(f"drop {'view' if is_view else 'table'} {model.name}")

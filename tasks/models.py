@@ -1,11 +1,12 @@
 """The SQL models in sql/: found on disk, rendered with the config, ordered by what they read.
 
 A model is one file, `sql/<layer>/<name>.sql`, materialised as `<layer>.<name>`: staging as
-views, the rest as tables. A first line `-- hhcast: materialized=incremental key=<column>`
-makes a table incremental: rebuilt only over a window of `<column>` values. A `key` on any
-model also lets an incremental build run that model's data tests on the window alone. Dependencies
-come from DuckDB's own parser (the tables each rendered query reads), not from a list. Macros
-shared by models live in `sql/macros/`, imported with `{% from "<file>" import <macro> %}`.
+views and the rest as tables, unless its first line says `-- hhcast: materialized=view|table`.
+`-- hhcast: materialized=incremental key=<column>` makes a table incremental: rebuilt only
+over a window of `<column>` values. A `key` on any model also lets an incremental build run
+that model's data tests on the window alone. Dependencies come from DuckDB's own parser (the
+tables each rendered query reads), not from a list. Macros shared by models live in
+`sql/macros/`, imported with `{% from "<file>" import <macro> %}`.
 """
 
 from __future__ import annotations

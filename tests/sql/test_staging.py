@@ -49,6 +49,35 @@ def test_rows_repeated_across_overlapping_exports_count_once(raw):
     assert days == [(date(2024, 1, 30), 1), (date(2024, 1, 31), 2)]
 
 
+def test_a_row_counts_as_often_as_the_file_holding_it_most_often(raw):
+    raw.add(
+        events=[
+            # two real items in January's export, one of them again in February's
+            *[
+                event(day=date(2024, 1, 29), file=f, row=r)
+                for f, r in [("jan", 2), ("jan", 3), ("feb", 2)]
+            ],
+            # one in each of three exports: one item
+            *[event(day=date(2024, 1, 30), file=f) for f in ["jan", "feb", "mar"]],
+            # February holds three, January and March one: three items
+            *[
+                event(day=date(2024, 1, 31), file=f, row=r)
+                for f, r in [("jan", 2), ("feb", 2), ("feb", 3), ("feb", 4), ("mar", 2)]
+            ],
+        ]
+    )
+    raw.build()
+    days = raw.query(
+        "select closing_date, count(*), min(source_file) from staging.stg_unscheduled_events "
+        "group by 1 order by 1"
+    )
+    assert days == [
+        (date(2024, 1, 29), 2, "feb"),
+        (date(2024, 1, 30), 1, "feb"),
+        (date(2024, 1, 31), 3, "feb"),
+    ]
+
+
 def test_flying_days_repeated_across_overlapping_exports_count_once(raw):
     raw.add(
         flights=[

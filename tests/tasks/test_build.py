@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from raw_rows import RawWarehouse, event, flight
@@ -40,3 +41,28 @@ def test_a_full_build_stores_an_incremental_table_in_key_order(settings):
     raw.build()
     stored = raw.query("select day from intermediate.int_aircraft_daily order by rowid")
     assert stored == sorted(stored) and len(stored) == 8
+
+
+def test_a_model_that_changes_from_view_to_table_is_rebuilt_as_a_table(settings, tmp_path):
+    raw = RawWarehouse(settings)
+    raw.add(events=[event(day=date(2024, 1, 3), hh=2.0)], flights=[flight(day=date(2024, 1, 3))])
+    raw.build()
+    as_view = next(m for m in discover(settings) if m.name == "staging.stg_unscheduled_events")
+    model = replace(as_view, materialized="table")  # its first line changed to say so
+    with connect(settings.warehouse) as con:
+        build_model(con, as_view, settings, None)  # as a warehouse of an earlier release has it
+        assert _kind(con, model.name) == "VIEW"
+        run = build_model(con, model, settings, None)
+        assert (_kind(con, model.name), run.rows) == ("BASE TABLE", 1)
+        build_model(con, as_view, settings, None)  # and back
+        assert _kind(con, model.name) == "VIEW"
+    assert raw.query(f"select hh::double from {model.name}") == [(2.0,)]
+
+
+def _kind(con, name: str) -> str:
+    schema, table = name.split(".")
+    return con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]

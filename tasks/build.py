@@ -129,9 +129,8 @@ def build_model(
     """Materialise one model: a view, a whole table, or the window of an incremental table."""
     started = time.perf_counter()
     con.execute(f"create schema if not exists {model.layer}")
-    _drop_if_other_kind(con, model)
     if model.materialized == "view":
-        con.execute(f"create or replace view {model.name} as {render(model, settings)}")
+        _create_or_replace(con, model, f"view {model.name} as {render(model, settings)}")
         return ModelRun(model.name, "view", "view", None, time.perf_counter() - started)
     if model.materialized == "incremental" and window is not None:
         con.begin()
@@ -155,22 +154,22 @@ def build_model(
         # Stored in key order, a window's rows share a few row groups: the deletes, scans and
         # checkpoints of later incremental builds skip the rest by their min/max statistics.
         query = f"select * from ({query}) order by {model.key}"
-    create = f"create or replace table {model.name} as {query}"
-    rows = first_row(con, create)[0]  # DuckDB answers an insert with the rows it wrote
+    rows = _create_or_replace(con, model, f"table {model.name} as {query}")
     return ModelRun(model.name, model.materialized, "full", rows, time.perf_counter() - started)
 
 
-def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
-    # A model whose materialisation changed (a view that became a table, or back) is dropped
-    # first: DuckDB replaces a view only by a view and a table only by a table.
-    found = first_row(
-        con,
-        "select table_type from information_schema.tables "
-        "where table_schema = ? and table_name = ?",
-        model.name.split(".", 1),
-    )
-    if found is None:
-        return
-    is_view = found[0] == "VIEW"
-    if is_view != (model.materialized == "view"):
-        con.execute(f"drop {'view' if is_view else 'table'} {model.name}")
+def _create_or_replace(con: duckdb.DuckDBPyConnection, model: Model, what: str) -> int | None:
+    """`create or replace <what>`; the rows written, for a table.
+
+    DuckDB replaces a view only by a view and a table only by a table: a model whose first line
+    switched it from one to the other finds the old kind in its way, dropped here and only then
+    (looking it up before every build would cost each incremental build a catalog query).
+    """
+    try:
+        written = first_row(con, f"create or replace {what}")
+    except duckdb.CatalogException as exc:
+        if "trying to replace with type" not in str(exc):
+            raise
+        con.execute(f"drop {'table' if model.materialized == 'view' else 'view'} {model.name}")
+        written = first_row(con, f"create or replace {what}")
+    return written[0] if written else None  # DuckDB answers a table's creation with its rows

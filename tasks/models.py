@@ -127,8 +127,11 @@ def _compiled(week_starts_on: str, template: str) -> jinja2.Template:
 
 @lru_cache(maxsize=256)
 def tables_read(sql: str) -> frozenset[str]:
-    """The tables a query reads, by DuckDB's own parser (the same text always reads the same)."""
-    return frozenset(duckdb.get_table_names(sql, qualified=True))
+    """The tables a query reads, by DuckDB's own parser (the same text always reads the same).
+
+    The parser names a table read under an alias `schema.table AS alias`: the alias goes.
+    """
+    return frozenset(t.split(" AS ")[0] for t in duckdb.get_table_names(sql, qualified=True))
 
 
 def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:

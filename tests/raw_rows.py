@@ -52,6 +52,17 @@ class RawWarehouse:
                         f"values ({', '.join('?' for _ in names)})",
                         [*row, "test", now],
                     )
+                    self.register(con, row[columns.index("source_file")], table, now)
+
+    @staticmethod
+    def register(con, uri: str, table: str, now: datetime) -> None:
+        """Log the file in meta.ingested_files, as ingestion does with every file it loads."""
+        con.execute(
+            "insert or ignore into meta.ingested_files (uri, sha256, bytes, source, rows_read, "
+            "rows_loaded, rows_quarantined, status, ingested_at) "
+            "values (?, 'test', 0, ?, 0, 0, 0, 'loaded', ?)",
+            [uri, table.removeprefix("raw."), now],
+        )
 
     def build(self):
         with connect(self.settings.warehouse) as con:

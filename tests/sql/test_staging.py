@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import pytest
 from raw_rows import event, flight
+
+from warehouse.connection import connect
 
 EVENTS = "select registration, hh from staging.stg_unscheduled_events order by all"
 
@@ -76,6 +79,15 @@ def test_a_row_counts_as_often_as_the_file_holding_it_most_often(raw):
         (date(2024, 1, 30), 1, "feb"),
         (date(2024, 1, 31), 3, "feb"),
     ]
+
+
+def test_a_raw_row_from_a_file_the_ingestion_log_lacks_stops_the_build(raw):
+    # Loaded behind ingestion's back: its file has no number, and must not silently vanish.
+    raw.add(events=[event(file="jan.xlsx")])
+    with connect(raw.settings.warehouse) as con:
+        con.execute("delete from meta.ingested_files where uri = 'jan.xlsx'")
+    with pytest.raises(duckdb.Error, match=r"raw row from jan\.xlsx has no entry in meta"):
+        raw.build()
 
 
 def test_flying_days_repeated_across_overlapping_exports_count_once(raw):

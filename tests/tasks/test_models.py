@@ -42,6 +42,16 @@ def test_a_new_sql_file_is_picked_up_and_ordered_without_touching_python(setting
     assert order.index("marts.a_monthly_hh") > order.index("marts.features_weekly")
 
 
+def test_a_model_read_under_an_alias_is_still_a_dependency(settings, sql_dir):
+    (sql_dir / "marts" / "a_fleet_share.sql").write_text(
+        "select w.week_start, a.registration, a.hh / nullif(w.hh, 0) as share\n"
+        "from marts.features_weekly_aircraft as a\n"
+        "join marts.features_weekly w on w.week_start = a.week_start\n"
+    )
+    model = next(m for m in discover(settings, sql_dir) if m.name == "marts.a_fleet_share")
+    assert model.depends_on == ("marts.features_weekly", "marts.features_weekly_aircraft")
+
+
 def test_a_cycle_between_models_is_an_error(settings, sql_dir):
     (sql_dir / "marts" / "loop_a.sql").write_text("select * from marts.loop_b")
     (sql_dir / "marts" / "loop_b.sql").write_text("select * from marts.loop_a")

@@ -88,7 +88,7 @@ def transform(settings: Settings, full_refresh: bool = False) -> dict:
         plan = plan_build(con, models, settings, digest, full_refresh)
         planned = time.perf_counter()
         for model in models if plan.mode != "up_to_date" else []:
-            window = plan.window if model.materialized == "incremental" else None
+            window = plan.window_for(model)
             began = time.perf_counter()
             build_model(con, model, settings, window)
             seconds[model.name] = [time.perf_counter() - began, 0.0]

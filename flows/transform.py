@@ -54,7 +54,7 @@ def build_graph(
             summary.skipped.append(model.name)
             record_skipped(settings, build_id, mine)
             continue
-        window = decided.window if model.materialized == "incremental" else None
+        window = decided.window_for(model)
         upstream = [finished[d] for d in model.depends_on]
         built = build.submit(model, settings, window, wait_for=upstream)
         tested = test.submit(model.name, mine, settings, build_id, decided.window, wait_for=[built])

@@ -23,6 +23,12 @@ class BuildPlan:
     files: list[tuple[str, str]]  # (uri, sha256) of every loaded file the build covers
     window: Window | None = None
 
+    def window_for(self, model: Model) -> Window | None:
+        """The window `build_model` gets: an incremental build's, for incremental tables and
+        for views (left as they are: the plan found their SQL unchanged); None for the rest,
+        which are rebuilt whole."""
+        return self.window if model.materialized != "table" else None
+
 
 @dataclass(frozen=True)
 class ModelRun:
@@ -30,7 +36,7 @@ class ModelRun:
 
     name: str
     materialized: str
-    mode: str  # view | full | incremental
+    mode: str  # view | unchanged (a view an incremental build keeps) | full | incremental
     rows: int | None
     seconds: float
 
@@ -78,14 +84,17 @@ def plan_build(
         "select version_id, fingerprint, coverage_end from meta.dataset_versions "
         "order by built_at desc limit 1",
     )
-    tables = {  # tables only: a model that was a view before is built anew as a table
-        f"{schema}.{name}"
-        for schema, name in con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE'"
+    kinds = dict(
+        con.execute(
+            "select table_schema || '.' || table_name, table_type from information_schema.tables"
         ).fetchall()
-    }
-    missing = [m.name for m in models if m.materialized != "view" and m.name not in tables]
+    )
+    # a model missing, or of the other kind (its first line changed), makes a full build
+    missing = [
+        m.name
+        for m in models
+        if kinds.get(m.name) != ("VIEW" if m.materialized == "view" else "BASE TABLE")
+    ]
     if full_refresh or last is None or missing or last[1] != fingerprint:
         reason = (
             "full refresh asked for"
@@ -128,6 +137,9 @@ def build_model(
 ) -> ModelRun:
     """Materialise one model: a view, a whole table, or the window of an incremental table."""
     started = time.perf_counter()
+    if model.materialized == "view" and window is not None:
+        # an incremental build: the plan found the view in place, with this very SQL
+        return ModelRun(model.name, "view", "unchanged", None, time.perf_counter() - started)
     con.execute(f"create schema if not exists {model.layer}")
     if model.materialized == "view":
         _create_or_replace(con, model, f"view {model.name} as {render(model, settings)}")

@@ -40,10 +40,22 @@ def test_an_incremental_build_after_a_second_delivery_equals_a_full_rebuild(sett
     second = transform(return_state=True).result()
     assert second.plan.mode == "incremental"
     assert second.plan.window.start <= date(2021, 6, 1)
+    # the staging views' SQL is unchanged (the plan compared fingerprints): kept as they are
+    staging = {r.name: r.mode for r in second.runs if r.name.startswith("staging.")}
+    assert set(staging.values()) == {"unchanged"} and len(staging) == 2
     incremental = contents(settings)
 
     again = transform(return_state=True).result()
     assert again.plan.mode == "up_to_date"
+
+    with connect(settings.warehouse) as con:  # someone drops a view: it comes back
+        con.execute("drop view staging.stg_unscheduled_events")
+    rebuilt = transform(return_state=True).result()
+    assert (rebuilt.plan.mode, rebuilt.plan.reason) == (
+        "full",
+        "tables missing: staging.stg_unscheduled_events",
+    )
+    assert contents(settings) == incremental
 
     full = transform(full_refresh=True, return_state=True).result()
     assert full.plan.mode == "full"

@@ -135,7 +135,9 @@ def plan_build(
 def build_model(
     con: duckdb.DuckDBPyConnection, model: Model, settings: Settings, window: Window | None
 ) -> ModelRun:
-    """Materialise one model: a view, a whole table, or the window of an incremental table."""
+    """Materialise one model: a view, a whole table, or the window of an incremental table.
+
+    With a window, a view is kept as it is: the plan found it in place with the same SQL."""
     started = time.perf_counter()
     if model.materialized == "view" and window is not None:
         # an incremental build: the plan found the view in place, with this very SQL
@@ -173,9 +175,9 @@ def build_model(
 def _create_or_replace(con: duckdb.DuckDBPyConnection, model: Model, what: str) -> int | None:
     """`create or replace <what>`; the rows written, for a table.
 
-    DuckDB replaces a view only by a view and a table only by a table: a model whose first line
-    switched it from one to the other finds the old kind in its way, dropped here and only then
-    (looking it up before every build would cost each incremental build a catalog query).
+    DuckDB replaces a view only by a view and a table only by a table. A model whose first line
+    switched it from one to the other (which `plan_build` answers with a full build) finds the
+    old kind in its way: it is dropped when DuckDB refuses, so no build asks the catalog first.
     """
     try:
         written = first_row(con, f"create or replace {what}")

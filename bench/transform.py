@@ -80,7 +80,7 @@ def transform(settings: Settings, full_refresh: bool = False) -> dict:
     """flows/transform.py's steps as plain calls: plan, build and test each model, version."""
     started = time.perf_counter()
     models = discover(settings)
-    tests, digest = discover_tests(models), fingerprint(models, settings)
+    tests, digest = discover_tests(models, settings), fingerprint(models, settings)
     seconds: dict[str, list[float]] = {}  # model -> [build, data tests]
     failed = []
     with connect(settings.warehouse) as con:

@@ -8,7 +8,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
-import jinja2
 import yaml
 
 from hhcast.config import Settings
@@ -80,7 +79,9 @@ def _generic(name: str, kind: str, spec: object) -> list[DataTest]:
     raise ValueError(f"sql/tests/schema.yml: unknown test '{kind}' on {name}")
 
 
-def discover_tests(models: list[Model], tests_dir: Path = SQL_DIR / "tests") -> list[DataTest]:
+def discover_tests(
+    models: list[Model], settings: Settings, tests_dir: Path = SQL_DIR / "tests"
+) -> list[DataTest]:
     """Every data test, each attached to the model after which it runs."""
     names = [m.name for m in models]
     keys = {m.name: m.key for m in models}
@@ -95,7 +96,7 @@ def discover_tests(models: list[Model], tests_dir: Path = SQL_DIR / "tests") -> 
                 tests.extend(replace(t, key=keys[model]) for t in _generic(model, kind, spec))
     for path in sorted(tests_dir.glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
-        read = _singular_reads(sql)
+        read = tables_read(render_sql(sql, settings))  # as a full build renders it
         guarded = [n for n in names if n in read]
         if not guarded:
             raise ValueError(f"{path}: reads no model of sql/, so it cannot be placed in the build")
@@ -108,11 +109,6 @@ def discover_tests(models: list[Model], tests_dir: Path = SQL_DIR / "tests") -> 
 def _parse_yaml(text: str) -> dict:
     # libyaml's loader where installed: ~10x faster than the pure-Python one
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-
-
-@lru_cache(maxsize=64)
-def _singular_reads(template: str) -> frozenset[str]:
-    return tables_read(jinja2.Template(template).render(is_incremental=False))
 
 
 def run_tests(

@@ -12,7 +12,9 @@ tables each rendered query reads), not from a list. Macros shared by models live
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -23,6 +25,7 @@ import duckdb
 import jinja2
 
 from hhcast.config import Settings
+from tasks.project_cache import bytecode_cache, remembered_reads
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 LAYERS = ("staging", "intermediate", "marts")
@@ -73,10 +76,33 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+class _Templates(jinja2.BaseLoader):
+    """Models and data tests by the hash of their text, and the macro files by name.
+
+    Loaded through a loader rather than compiled from strings, so that Jinja keeps their
+    compiled code in the bytecode cache for the next process.
+    """
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.macros = jinja2.FileSystemLoader(SQL_DIR / "macros")  # `{% from "<file>" ... %}`
+
+    def add(self, text: str) -> str:
+        name = "text:" + hashlib.sha256(text.encode()).hexdigest()
+        self.texts[name] = text
+        return name
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        if template in self.texts:
+            return self.texts[template], None, lambda: True
+        return self.macros.get_source(environment, template)
+
+
 @lru_cache(maxsize=2)
 def _environment(week_starts_on: str) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(SQL_DIR / "macros"),  # `{% from "<file>" import ... %}`
+        loader=_Templates(),
+        bytecode_cache=bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
     )
@@ -121,17 +147,42 @@ def render_sql(
 
 @lru_cache(maxsize=256)
 def _compiled(week_starts_on: str, template: str) -> jinja2.Template:
-    # Compiling a template costs milliseconds, rendering one microseconds: compile each once.
-    return _environment(week_starts_on).from_string(template)
+    # Compiling a template costs milliseconds, rendering one microseconds: compile each once,
+    # and keep the compiled code for the next process (tasks/project_cache.py).
+    env = _environment(week_starts_on)
+    return env.get_template(env.loader.add(template))
 
 
 @lru_cache(maxsize=256)
 def tables_read(sql: str) -> frozenset[str]:
-    """The tables a query reads, by DuckDB's own parser (the same text always reads the same).
+    """Every `schema.table` a query reads, from DuckDB's own parse tree (the same text always
+    reads the same, so the answer is kept for the next process: tasks/project_cache.py).
 
-    The parser names a table read under an alias `schema.table AS alias`: the alias goes.
+    The tree is parsed, not bound: `duckdb.get_table_names` binds, and fails on a join
+    `using (...)` or a natural join, whose columns only the warehouse knows.
     """
-    return frozenset(t.split(" AS ")[0] for t in duckdb.get_table_names(sql, qualified=True))
+    return remembered_reads(sql, _parse_tables_read)
+
+
+_PARSER = threading.Lock()  # DuckDB's default connection, used by one thread at a time
+
+
+def _parse_tables_read(sql: str) -> set[str]:
+    with _PARSER:
+        (tree,) = duckdb.execute("select json_serialize_sql(?::varchar)", [sql]).fetchone()
+    tree = json.loads(tree)
+    if tree.get("error"):
+        raise duckdb.ParserException(tree.get("error_message", "not a query"))
+    tables, nodes = set(), [tree]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
+                tables.add(f"{node['schema_name']}.{node['table_name']}")
+            nodes.extend(node.values())
+        elif isinstance(node, list):
+            nodes.extend(node)
+    return tables
 
 
 def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:

@@ -80,7 +80,7 @@ class BuildSummary:
 def discover_project(settings: Settings) -> tuple[list[Model], list[DataTest], str]:
     """The SQL models in build order, their data tests, and the models' fingerprint."""
     models = discover(settings)
-    return models, discover_tests(models), fingerprint(models, settings)
+    return models, discover_tests(models, settings), fingerprint(models, settings)
 
 
 @task(name="plan-build", cache_policy=NO_CACHE)

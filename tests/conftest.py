@@ -16,6 +16,14 @@ from builders import write_events_xlsx, write_utilization_csv
 from hhcast.config import Settings, load_settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def project_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The parsed-SQL cache of this session (tasks/project_cache.py), never the user's own."""
+    folder = tmp_path_factory.mktemp("xdg-cache")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    return folder / "hhcast"
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> dict[str, Path]:
     landing, lake = tmp_path / "landing", tmp_path / "lake"

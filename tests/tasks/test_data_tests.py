@@ -30,7 +30,7 @@ def built(settings) -> RawWarehouse:
 
 
 def daily_tests(settings) -> list[DataTest]:
-    return [t for t in discover_tests(discover(settings)) if t.model == DAILY]
+    return [t for t in discover_tests(discover(settings), settings) if t.model == DAILY]
 
 
 def add_bad_daily_row(settings, day: date) -> None:
@@ -66,7 +66,7 @@ def test_a_windowed_run_catches_a_bad_row_inside_the_window_only(settings, built
 
 
 def test_tests_of_several_models_keep_their_order(settings, built):
-    tests = discover_tests(discover(settings))
+    tests = discover_tests(discover(settings), settings)
     with connect(settings.warehouse) as con:
         results = run_tests(con, tests, settings, JANUARY)
     assert [(r.model, r.name) for r in results] == [(t.model, t.name) for t in tests]
@@ -85,4 +85,4 @@ def test_a_test_that_cannot_run_is_named(settings, built):
 def test_an_unknown_test_kind_names_the_model_it_was_given_for(settings, tmp_path):
     (tmp_path / "schema.yml").write_text(f"models:\n  {DAILY}:\n    uniq: [day]\n")
     with pytest.raises(ValueError, match=f"unknown test 'uniq' on {DAILY}"):
-        discover_tests(discover(settings), tmp_path)
+        discover_tests(discover(settings), settings, tmp_path)

@@ -85,3 +85,28 @@ def test_business_rules_reach_the_sql_from_the_config(env, monkeypatch):
 )  # fmt: skip
 def test_sql_literals(value, literal):
     assert sql_literal(value) == literal
+
+
+def test_a_model_joining_using_columns_is_parsed_without_the_warehouse(settings, sql_dir):
+    # Binding such a join needs the tables' columns; discovery reads the parse tree alone.
+    (sql_dir / "marts" / "a_weekly_share.sql").write_text(
+        "select week_start, a.registration, a.hh / nullif(w.hh, 0) as share\n"
+        "from marts.features_weekly w join marts.features_weekly_aircraft a using (week_start)\n"
+        "where week_start in (select week_start from intermediate.int_aircraft_daily)\n"
+        "  and exists (select 1 from marts.data_quality_weekly\n"
+        "              natural join marts.features_weekly)\n"
+    )
+    model = next(m for m in discover(settings, sql_dir) if m.name == "marts.a_weekly_share")
+    assert model.depends_on == (
+        "intermediate.int_aircraft_daily",
+        "marts.data_quality_weekly",
+        "marts.features_weekly",
+        "marts.features_weekly_aircraft",
+    )
+
+
+def test_a_model_duckdb_cannot_parse_names_its_file(settings, sql_dir):
+    bad = sql_dir / "marts" / "broken.sql"
+    bad.write_text("select week_start from marts.features_weekly where")
+    with pytest.raises(ModelError, match=f"{bad}: DuckDB cannot parse it"):
+        discover(settings, sql_dir)

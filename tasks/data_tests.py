@@ -97,7 +97,7 @@ def discover_tests(
     for path in sorted(tests_dir.glob("*.sql")):
         sql = path.read_text(encoding="utf-8")
         read = tables_read(render_sql(sql, settings))  # as a full build renders it
-        guarded = [n for n in names if n in read]
+        guarded = [n for n in names if n.lower() in read]
         if not guarded:
             raise ValueError(f"{path}: reads no model of sql/, so it cannot be placed in the build")
         # It runs after the last model it reads, and on that model's window when it has one.

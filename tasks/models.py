@@ -178,7 +178,8 @@ def _parse_tables_read(sql: str) -> set[str]:
         node = nodes.pop()
         if isinstance(node, dict):
             if node.get("type") == "BASE_TABLE" and node.get("schema_name"):
-                tables.add(f"{node['schema_name']}.{node['table_name']}")
+                # DuckDB's names are case-insensitive: `MARTS.Features_Weekly` is the model
+                tables.add(f"{node['schema_name']}.{node['table_name']}".lower())
             nodes.extend(node.values())
         elif isinstance(node, list):
             nodes.extend(node)
@@ -191,14 +192,14 @@ def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             found[f"{layer}.{path.stem}"] = _model(f"{layer}.{path.stem}", path)
-    models = {}
+    models, by_lower = {}, {name.lower(): name for name in found}
     for name, model in found.items():
         # Render as a full build: both variants read the same tables.
         try:
             tables = tables_read(render(model, settings))
         except duckdb.Error as exc:
             raise ModelError(f"{model.path}: DuckDB cannot parse it: {exc}") from exc
-        depends = tuple(sorted(t for t in tables if t in found and t != name))
+        depends = tuple(sorted(by_lower[t] for t in tables if by_lower.get(t, name) != name))
         models[name] = Model(**{**model.__dict__, "depends_on": depends})
     try:
         order = TopologicalSorter({n: m.depends_on for n, m in models.items()}).static_order()

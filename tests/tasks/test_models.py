@@ -110,3 +110,9 @@ def test_a_model_duckdb_cannot_parse_names_its_file(settings, sql_dir):
     bad.write_text("select week_start from marts.features_weekly where")
     with pytest.raises(ModelError, match=f"{bad}: DuckDB cannot parse it"):
         discover(settings, sql_dir)
+
+
+def test_a_model_naming_another_in_other_letter_case_still_depends_on_it(settings, sql_dir):
+    (sql_dir / "marts" / "a_loud_copy.sql").write_text("select * from MARTS.Features_Weekly\n")
+    model = next(m for m in discover(settings, sql_dir) if m.name == "marts.a_loud_copy")
+    assert model.depends_on == ("marts.features_weekly",)

@@ -40,7 +40,10 @@ def cache_dir() -> Path | None:
     if not folder.is_dir():
         with contextlib.suppress(OSError):
             for other in root.iterdir():
-                shutil.rmtree(other, ignore_errors=True)
+                if other.is_dir():
+                    shutil.rmtree(other, ignore_errors=True)
+                else:
+                    other.unlink(missing_ok=True)
     return folder
 
 

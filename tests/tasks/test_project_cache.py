@@ -186,6 +186,7 @@ def test_another_code_version_s_cache_is_removed_not_read(tmp_path, monkeypatch)
     stale = tmp_path / "hhcast" / "0123456789abcdef"
     stale.mkdir(parents=True)
     (stale / "tables-read.json").write_text(json.dumps({"anything": ["raw.stale"]}))
+    (tmp_path / "hhcast" / "tables-read-duckdb-1.0.json").write_text("{}")  # an older layout
     assert remembered_reads("select 1", lambda sql: ["raw.a"]) == {"raw.a"}
     assert [p.name for p in (tmp_path / "hhcast").iterdir()] == [cache_dir().name]
     assert cache_dir().name != stale.name

@@ -81,7 +81,7 @@ def plan_build(
     ).fetchall()
     last = first_row(
         con,
-        "select version_id, fingerprint, coverage_end from meta.dataset_versions "
+        "select version_id, fingerprint, coverage_end, first_week from meta.dataset_versions "
         "order by built_at desc limit 1",
     )
     kinds = dict(
@@ -125,6 +125,11 @@ def plan_build(
     last_day = max((end for _, end in dated), default=None)
     if first is None:
         return BuildPlan("up_to_date", "changed files hold no dated rows", fingerprint, covered)
+    if last[3] is not None and first < last[3] + timedelta(weeks=1):
+        # History delivered late, or the first weeks corrected: where the data starts moves,
+        # and with it every week from there to the old start and the lags reading them.
+        reason = f"rows dated {first} changed, in or before the first week built ({last[3]})"
+        return BuildPlan("full", reason, fingerprint, covered)
     # Weeks that were incomplete at the last build's edge may be complete now.
     first = min(first, last[2]) if last[2] else first
     window = affected_window(first, last_day, settings)

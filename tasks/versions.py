@@ -16,15 +16,15 @@ from tasks.lake import filesystem, uri_for
 from warehouse.connection import first_row
 
 SNAPSHOT_TABLE = "marts.features_weekly"
-# The last day both sources cover: top-1 queries, which DuckDB answers from the newest row
-# groups alone (a max() would read the whole table).
+# The last day both sources cover. Aggregates, not top-1 queries: after an incremental
+# build's delete DuckDB 2.0's top-N row-group pruner trusts stale statistics (see
+# sql/marts/features_weekly.sql).
 COVERAGE_END = """
 select least(
-    (select day from intermediate.int_aircraft_daily where has_utilization
-     order by day desc nulls last limit 1),
-    (select day from intermediate.int_aircraft_daily where hh > 0
-     order by day desc nulls last limit 1)
+    max(day) filter (where has_utilization),
+    max(day) filter (where hh > 0)
 )
+from intermediate.int_aircraft_daily
 """
 
 

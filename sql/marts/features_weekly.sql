@@ -2,43 +2,25 @@
 -- The weekly training table: one row per calendar week from the first to the last week of
 -- data (weeks without rows included, with zeros), DOMAIN.md's features, history features
 -- that only look back, and whether the week is complete enough to train on.
-with first_data_day as (
-    -- first and last days as top-1 queries: DuckDB reads only the row groups that hold them
-    -- (a min() or max() reads the whole table)
-    select day
+with data_span as (
+    -- Aggregates, not top-1 queries: after an incremental build's delete a row group's
+    -- statistics still count the deleted days, and DuckDB 2.0's top-N row-group pruner trusts
+    -- them (it skipped the newer row group and gave a last day weeks too early). One scan of
+    -- the day column, about 8 ms on 2 million rows.
+    select
+        min(day) as first_day,
+        max(day) as last_day,
+        max(day) filter (where has_utilization) as last_flown,
+        max(day) filter (where hh > 0) as last_with_hh
     from intermediate.int_aircraft_daily
-    order by day asc nulls last
-    limit 1
-),
-
-last_data_day as (
-    select day
-    from intermediate.int_aircraft_daily
-    order by day desc nulls last
-    limit 1
-),
-
-last_flown as (
-    select day
-    from intermediate.int_aircraft_daily
-    where has_utilization
-    order by day desc nulls last
-    limit 1
-),
-
-last_with_hh as (
-    select day
-    from intermediate.int_aircraft_daily
-    where hh > 0
-    order by day desc nulls last
-    limit 1
 ),
 
 coverage as (
     -- the span both sources cover; a week outside it is not complete
     select
-        (select day from first_data_day) as first_day,
-        least((select day from last_flown), (select day from last_with_hh)) as last_day
+        first_day,
+        least(last_flown, last_with_hh) as last_day
+    from data_span
 ),
 
 aircraft_weeks as (
@@ -63,14 +45,10 @@ monthly_hours as (
 weeks as (
     select unnest(generate_series(
         {{ week_start("first_day") }},
-        {{ week_start("max_day") }},
+        {{ week_start("last_day") }},
         interval 7 day
     ))::date as week_start
-    from (
-        select
-            (select day from first_data_day) as first_day,
-            (select day from last_data_day) as max_day
-    )
+    from data_span
 ),
 
 weekly as (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,22 @@ def test_reading_a_warehouse_that_does_not_exist_says_how_to_create_it(tmp_path)
         connect(tmp_path / "none.duckdb", read_only=True),
     ):
         pass
+
+
+def test_the_newest_row_is_the_newest_after_an_incremental_delete(tmp_path):
+    # Two full row groups; the newest days deleted and fewer, older ones appended in a third,
+    # as an incremental build does when a corrected export shrinks the last month.
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute(
+            "create table daily as select date '2000-01-01' + i::int as day "
+            "from range(245760) r(i) order by day"
+        )
+        con.execute("delete from daily where day > date '2000-01-01' + 200000")
+        con.execute(
+            "insert into daily select date '2000-01-01' + 200001 + i::int from range(10) r(i)"
+        )
+    with connect(tmp_path / "w.duckdb", read_only=True) as con:
+        (newest,) = con.execute("select max(day) from daily").fetchone()
+        assert newest == date(2000, 1, 1) + timedelta(days=200010)
+        top = con.execute("select day from daily order by day desc limit 1").fetchone()[0]
+        assert top == newest

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from built_tables import BUILT_TABLES, contents, read_built
 
 from flows.ingest import ingest
 from flows.transform import transform
@@ -29,12 +30,6 @@ from tasks.transform import BuildSummary
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-TABLES = (
-    "intermediate.int_aircraft_daily",
-    "marts.features_weekly_aircraft",
-    "marts.data_quality_weekly",
-    "marts.features_weekly",
-)
 EVENTS = "events_unscheduled"
 UTILIZATION = "aircraft_utilization"
 NEW_AIRCRAFT = "PR-GZZ"  # a B737NG the first exports left out
@@ -132,16 +127,6 @@ def ingest_landing() -> dict[str, int]:
     return dict(state.result().by_status)
 
 
-def contents(settings) -> dict[str, list[tuple]]:
-    """Every compared table, ordered by all its columns."""
-    with connect(settings.warehouse, read_only=True) as con:
-        return _read(con)
-
-
-def _read(con) -> dict[str, list[tuple]]:
-    return {t: con.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
-
-
 def full_refresh_contents() -> dict[str, list[tuple]]:
     """What a full refresh builds on the warehouse as it stands, leaving it as it stands.
 
@@ -154,7 +139,7 @@ def full_refresh_contents() -> dict[str, list[tuple]]:
         try:
             for model in discover(settings):
                 build_model(con, model, settings, None)
-            return _read(con)
+            return read_built(con)
         finally:
             con.rollback()
 
@@ -181,7 +166,7 @@ def build_incrementally_and_compare(settings) -> BuildSummary:
     assert state.is_completed(), f"{built.headline()}: {built.failed}"
     assert built.plan.mode == "incremental", built.plan.reason
     incremental, full = contents(settings), full_refresh_contents()
-    for table in TABLES:
+    for table in BUILT_TABLES:
         assert incremental[table] == full[table], (
             f"{table} ({built.plan.reason}, window {built.plan.window}): "
             + differences(incremental[table], full[table])
@@ -270,18 +255,9 @@ def edit_events(
     sheet = book.active
     header_row = next(r[0].row for r in sheet.iter_rows() if r[0].value == "SIGN")
     header = [cell.value for cell in sheet[header_row]]
-    legacy = "AC Type" in header
-    field_header = {
-        "sign": "SIGN",
-        "registration": "AC",
-        "aircraft_type": "AC Type" if legacy else "AC_Type",
-        "issue_station": "ISSUE STATION" if legacy else "ISSUE_STATION",
-        "closing_date": "CLOSING DATE" if legacy else "CLOSING_DATE",
-        "ata": "ATA",
-        "ata_description": "ATA DESC" if legacy else "DESCRIPTION",
-        "hh_planned": "HH Planejado WO" if legacy else "hh_plan",
-        "hh_executed": "HH Executado WO" if legacy else "hh_exec",
-    }
+    # the layout's header of each field, from hhcast.yaml: the one whose headers are all there
+    layouts = load_settings().sources["unscheduled_events"].layouts.values()
+    field_header = next(m for m in layouts if set(m.values()) <= set(header))
     column = {name: header.index(text) + 1 for name, text in field_header.items()}
     dropped = []
     for row in range(header_row + 1, sheet.max_row + 1):

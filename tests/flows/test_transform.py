@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 import pytest
+from built_tables import contents
 from raw_rows import RawWarehouse, event, flight
 
 from flows.ingest import ingest
@@ -14,17 +15,6 @@ from hhcast.sample import generate
 from warehouse.connection import connect
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-MARTS = (
-    "intermediate.int_aircraft_daily",
-    "marts.features_weekly_aircraft",
-    "marts.data_quality_weekly",
-    "marts.features_weekly",
-)
-
-
-def contents(settings) -> dict[str, list[tuple]]:
-    with connect(settings.warehouse, read_only=True) as con:
-        return {t: con.execute(f"select * from {t} order by all").fetchall() for t in MARTS}
 
 
 def test_an_incremental_build_after_a_second_delivery_equals_a_full_rebuild(settings, tmp_path):

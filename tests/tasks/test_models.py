@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 
 import pytest
 
-from tasks.models import SQL_DIR, ModelError, discover, render, sql_literal
-
-
-@pytest.fixture
-def sql_dir(tmp_path):
-    copy = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, copy)
-    return copy
+from tasks.models import ModelError, discover, render, sql_literal
 
 
 def test_models_come_in_dependency_order(settings):

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from jinja2.bccache import bc_magic
 
-from tasks.models import SQL_DIR
 from tasks.project_cache import cache_dir, remembered_reads
 
 # A fresh process (as every flow run is) discovers the models of a copy of sql/ (its macros
@@ -56,13 +53,6 @@ def discover_in_a_new_process(sql_dir: Path, cache_home: Path) -> dict:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def sql_dir(tmp_path):
-    copy = tmp_path / "sql"
-    shutil.copytree(SQL_DIR, copy)
-    return copy
 
 
 def test_the_next_process_neither_compiles_nor_parses_the_same_models(env, sql_dir, tmp_path):

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # skipped the row group holding the newest days and gave a last day weeks early (the same
 # family as duckdb/duckdb#22949). Off for every connection hhcast opens, analysts' `hhcast
 # sql` included; such a query then reads every row group, milliseconds at this size.
-SETTINGS = {"disabled_optimizers": "row_group_pruner"}
+DUCKDB_CONFIG = {"disabled_optimizers": "row_group_pruner"}
 
 
 class WarehouseBusy(RuntimeError):
@@ -66,7 +66,7 @@ def _connect_with_retry(
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=SETTINGS)
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

@@ -36,7 +36,7 @@ from tasks.lake import LandedFile, list_landing, retry_on_io_error
 from tasks.load import FileOutcome, KnownFiles, StagedFile, known_files
 from tasks.prepare import worker_pool
 from tasks.summary import IngestSummary, publish_ingest_summary
-from warehouse.connection import connect, ensure_schema, held_open, writer_lock
+from warehouse.connection import connect, ensure_schema, writing
 
 
 @task(
@@ -102,7 +102,7 @@ def ingest(source: str | None = None) -> IngestSummary | State:
     settings = load_settings().with_overrides(landing=source)
     landed = list_landing_files(settings)
     timeout = settings.ingest.writer_lock_timeout_seconds
-    with writer_lock(settings.warehouse, timeout=timeout), held_open(settings.warehouse):
+    with writing(settings.warehouse, timeout=timeout):
         known = prepare_warehouse(settings)
         summary = IngestSummary(ingest_all(landed, settings, known))
     publish_ingest_summary(summary)

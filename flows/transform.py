@@ -33,7 +33,7 @@ from tasks.transform import (
     test,
     version,
 )
-from warehouse.connection import held_open, writer_lock
+from warehouse.connection import writing
 
 
 def build_graph(
@@ -82,7 +82,7 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     build_id = flow_run.get_id() or uuid.uuid4().hex
     timeout = settings.ingest.writer_lock_timeout_seconds
     # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
-    with writer_lock(settings.warehouse, timeout=timeout), held_open(settings.warehouse):
+    with writing(settings.warehouse, timeout=timeout):
         decided = plan(settings, models, digest, full_refresh)
         if decided.mode == "up_to_date":
             summary = BuildSummary(decided)

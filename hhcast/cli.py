@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tasks.summary import IngestSummary
 
-# Prefect's telemetry cannot reach the internet from most plants' networks; it only logs errors.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from hhcast.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
+
+prepare_environment()
 
 DEMO_DIR = Path("data/sample")
 
@@ -21,18 +22,14 @@ DEMO_DIR = Path("data/sample")
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one subcommand; return the process exit code."""
     args = _parser().parse_args(argv)
-    from hhcast.config import ConfigError
-    from tasks.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
-    from warehouse.connection import WarehouseBusy
-
     try:
         return args.run(args)
-    except (ChampionChanged, ArtifactRefused) as exc:  # a person has to look
-        print(f"hhcast: {exc}", file=sys.stderr)
-        return 1
-    except (ConfigError, WarehouseBusy, FileNotFoundError, DatasetError, RegistryError) as exc:
-        print(f"hhcast: {exc}", file=sys.stderr)
-        return 2
+    except BaseException as exc:  # every failure becomes a message and an exit code
+        if isinstance(exc, SystemExit):
+            raise
+        message, code = explain(exc)
+        print(f"hhcast: {message}", file=sys.stderr)
+        return code
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,15 +97,19 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from hhcast.sample import generate
 
-    report = generate(
-        args.out,
-        preset=args.preset,
-        seed=args.seed,
-        start=args.start,
-        end=args.end,
-        drift_from=args.drift_from,
-        drift_factor=args.drift_factor,
-    )
+    try:
+        report = generate(
+            args.out,
+            preset=args.preset,
+            seed=args.seed,
+            start=args.start,
+            end=args.end,
+            drift_from=args.drift_from,
+            drift_factor=args.drift_factor,
+        )
+    except ValueError as exc:  # a range or factor the preset cannot give
+        print(f"hhcast generate: {exc}", file=sys.stderr)
+        return CONFIGURATION
     print(
         f"wrote {report.files} files to {report.out / 'landing'} ({report.event_rows:,} event "
         f"rows, {report.utilization_rows:,} utilisation rows, {report.span[0]} to {report.span[1]})"
@@ -127,6 +128,8 @@ def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
     """Run the ingest flow; return its summary and whether any file was rejected."""
     from flows.ingest import ingest
 
+    hide_tracebacks_on_console()
+
     return _outcome(ingest(source=source, return_state=True))
 
 
@@ -141,6 +144,8 @@ def _outcome(state):
 def _transform(args: argparse.Namespace) -> int:
     from flows.transform import transform
 
+    hide_tracebacks_on_console()
+
     summary, failed = _outcome(transform(full_refresh=args.full_refresh, return_state=True))
     print(summary.headline())
     for problem in summary.failed:
@@ -150,6 +155,8 @@ def _transform(args: argparse.Namespace) -> int:
 
 def _pipeline(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
+
+    hide_tracebacks_on_console()
 
     summary, failed = _outcome(
         pipeline(
@@ -165,6 +172,8 @@ def _pipeline(args: argparse.Namespace) -> int:
 
 def _retrain(args: argparse.Namespace) -> int:
     from flows.retrain import retrain
+
+    hide_tracebacks_on_console()
 
     summary, failed = _outcome(
         retrain(files=args.files, promotion=args.promotion, return_state=True)
@@ -184,6 +193,8 @@ def _print_pipeline(summary) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from flows.train import train_models
+
+    hide_tracebacks_on_console()
 
     summary, failed = _outcome(
         train_models(
@@ -214,7 +225,18 @@ def _rollback(args: argparse.Namespace) -> int:
     from warehouse.connection import connect, ensure_schema, writer_lock
 
     settings = load_settings()
-    with writer_lock(settings.warehouse), connect(settings.warehouse) as con:
+    if not settings.warehouse.exists():  # a rollback never creates a warehouse
+        print(
+            f"hhcast rollback: warehouse {settings.warehouse} does not exist: there is no "
+            "champion to roll back",
+            file=sys.stderr,
+        )
+        return CONFIGURATION
+    wait = settings.ingest.writer_lock_timeout_seconds
+    with (
+        writer_lock(settings.warehouse, timeout=wait),
+        connect(settings.warehouse, timeout=wait) as con,
+    ):
         ensure_schema(con)
         try:
             decision = rollback_decision(con, decided_by=args.by, note=args.note)
@@ -246,6 +268,8 @@ def _sql(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
+
+    hide_tracebacks_on_console()
     from hhcast.config import load_settings
     from hhcast.sample import generate
 

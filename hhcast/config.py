@@ -159,10 +159,23 @@ class Settings(_Strict):
 
 
 def find_config_file(path: str | Path | None = None) -> Path:
-    """The config file to use: the argument, $HHCAST_CONFIG, ./hhcast.yaml, or the repo's."""
-    for candidate in (path, os.environ.get(CONFIG_ENV), Path.cwd() / CONFIG_NAME, _REPO_DEFAULT):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
+    """The config file to use: the argument, $HHCAST_CONFIG, ./hhcast.yaml, or the repo's.
+
+    A file asked for by name (the argument or $HHCAST_CONFIG) must exist: falling back to
+    another one would run against the wrong warehouse without a word.
+    """
+    asked = path or os.environ.get(CONFIG_ENV)
+    if asked:
+        if not Path(asked).is_file():
+            origin = "" if path else f" (named by ${CONFIG_ENV})"
+            raise ConfigError(
+                f"{asked}: no such config file{origin}; fix the path, or unset {CONFIG_ENV} "
+                f"to use ./{CONFIG_NAME}"
+            )
+        return Path(asked)
+    for candidate in (Path.cwd() / CONFIG_NAME, _REPO_DEFAULT):
+        if candidate.is_file():
+            return candidate
     raise ConfigError(
         f"no {CONFIG_NAME} found (looked at ${CONFIG_ENV}, ./{CONFIG_NAME}, {_REPO_DEFAULT}); "
         f"copy the repository's {CONFIG_NAME} next to where you run hhcast"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -108,17 +109,32 @@ def archive(content: bytes, digest: str, name: str, settings: Settings) -> str:
     return uri_for(settings.lake, path)
 
 
+# Failures that a retry a few seconds later cannot cure: a wrong path, a read-only or full
+# disk, a permission, a file where a folder should be.
+PERMANENT_ERRNOS = {errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT}
+PERMANENT_OS_ERRORS = (
+    FileNotFoundError, PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError,
+)  # fmt: skip
+
+
 def retry_on_io_error(task, task_run, state) -> bool:
-    """Prefect retry condition: retry lake and landing I/O failures, never bugs or bad data."""
+    """Prefect retry condition: retry lake and landing I/O failures, never bugs or bad data.
+
+    Only failures that may pass are retried (a dropped connection, a server's 503); a
+    read-only lake or a missing permission fails at once instead of after a minute of retries.
+    """
     try:
         state.result()
-    except FileNotFoundError:
-        return False  # a wrong path stays wrong
-    except OSError:
-        return True
+    except OSError as exc:
+        return is_transient(exc)
     except Exception:
         return False
     return False
+
+
+def is_transient(exc: OSError) -> bool:
+    """Whether an I/O failure may pass if tried again."""
+    return not isinstance(exc, PERMANENT_OS_ERRORS) and exc.errno not in PERMANENT_ERRNOS
 
 
 def check_handed_over(sources: list[str], settings: Settings) -> None:

@@ -204,11 +204,16 @@ def record_decision(decision: Decision, run_id: str, settings: Settings) -> Mode
 def _writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """The writer lock and a connection, for one short write to the warehouse."""
     with (
-        writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds),
-        connect(settings.warehouse) as con,
+        writer_lock(settings.warehouse, timeout=_wait(settings)),
+        connect(settings.warehouse, timeout=_wait(settings)) as con,
     ):
         ensure_schema(con)
         yield con
+
+
+def _wait(settings: Settings) -> float:
+    """How long a writer waits for the warehouse: for another flow, or an analyst's session."""
+    return settings.ingest.writer_lock_timeout_seconds
 
 
 @task(name="check-training-needed", cache_policy=NO_CACHE)
@@ -221,7 +226,7 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
     `promotion.manual_timeout_seconds` may still be waiting for its review, and counts.
     """
     pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse, timeout=_wait(settings)) as con:
         ensure_schema(con)
         row = first_row(
             con,
@@ -242,6 +247,6 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
 
 def current_champion(settings: Settings) -> ModelRecord | None:
     """The champion now, read from the registry."""
-    with connect(settings.warehouse) as con:
+    with connect(settings.warehouse, timeout=_wait(settings)) as con:
         ensure_schema(con)
         return registry.champion(con)

@@ -24,6 +24,14 @@ def project_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "hhcast"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """hhcast's state folder (errors.log) of this session, never the user's own."""
+    folder = tmp_path_factory.mktemp("xdg-state")
+    os.environ["XDG_STATE_HOME"] = str(folder)
+    return folder / "hhcast"
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> dict[str, Path]:
     landing, lake = tmp_path / "landing", tmp_path / "lake"
@@ -61,12 +69,23 @@ def utilization_csv() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect API for the whole session (starting one costs ~15 s)."""
+def prefect_harness(request: pytest.FixtureRequest):
+    """One temporary Prefect API for the whole session (starting one costs ~15 s).
+
+    Started with output capture off: the harness sets Prefect's logging up again, and a
+    console handler bound to one test's captured stderr would write to it once it is closed.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    harness = prefect_test_harness(server_startup_timeout=120)
+    with capture.global_and_fixture_disabled():
+        harness.__enter__()
+    try:
         yield
+    finally:
+        with capture.global_and_fixture_disabled():
+            harness.__exit__(None, None, None)
 
 
 def _free_port() -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -36,6 +37,10 @@ class WarehouseBusy(RuntimeError):
     """The warehouse stayed locked by another process for longer than we were willing to wait."""
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse (or its lock file) cannot be created or opened where the config puts it."""
+
+
 @contextmanager
 def connect(
     path: str | Path, *, read_only: bool = False, timeout: float = 60.0
@@ -47,7 +52,7 @@ def connect(
     """
     path = Path(path)
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_parent(path)
     elif not path.exists():
         raise FileNotFoundError(
             f"warehouse {path} does not exist yet: run `hhcast ingest` (or `hhcast demo`) first"
@@ -59,26 +64,54 @@ def connect(
         con.close()
 
 
+def _make_parent(path: Path) -> None:
+    """Create the warehouse's folder, or say plainly why it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, no permission, or a file where a folder should be
+        raise WarehouseUnavailable(
+            f"warehouse {path}: cannot create its folder {path.parent} ({exc.strerror or exc}); "
+            "point HHCAST_WAREHOUSE (or `warehouse` in hhcast.yaml) at a writable folder",
+        ) from exc
+
+
 def _connect_with_retry(
     path: Path, *, read_only: bool, timeout: float
 ) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + timeout
-    delay = 0.05
+    delay, announced = 0.05, False
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise WarehouseUnavailable(
+                    f"warehouse {path} cannot be opened: {exc}. Check the file and its folder "
+                    "are readable (and writable, for a flow), or point HHCAST_WAREHOUSE at "
+                    "another file",
+                ) from exc
+            holder = lock_holder(str(exc))
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
-                    f"warehouse {path} has been locked by another process for {timeout:.0f} s "
-                    f"({exc}). Wait for the running hhcast flow to finish, or close the other "
-                    "program holding the file (a DuckDB shell, a notebook), then retry."
+                    f"warehouse {path} has been held open by {holder} for {timeout:.0f} s. "
+                    "Wait for the running hhcast flow to finish, or close the other program "
+                    "holding the file (a DuckDB shell, a notebook, DBeaver), then retry."
                 ) from exc
-            log.info("warehouse %s is busy, retrying in %.2f s", path, delay)
+            if not announced:
+                log.warning(
+                    "waiting up to %.0f s for warehouse %s, held open by %s", timeout, path, holder
+                )
+                announced = True
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+def lock_holder(message: str) -> str:
+    """Who holds a DuckDB file, from DuckDB's lock error ('... held in <program> (PID n)')."""
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    if found is None:
+        return "another process"
+    return f"{found.group(1)} (pid {found.group(2)})"
 
 
 @contextmanager
@@ -101,8 +134,15 @@ def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
     own file lock halfway through its work.
     """
     lock_path = Path(f"{path}.lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as handle:
+    _make_parent(Path(path))
+    try:
+        handle = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise WarehouseUnavailable(
+            f"warehouse {path}: cannot create its lock file {lock_path} ({exc.strerror or exc}); "
+            "the warehouse's folder must be writable by whoever runs hhcast",
+        ) from exc
+    with handle:
         deadline = time.monotonic() + timeout
         delay, announced = 0.1, False
         while True:
@@ -134,6 +174,17 @@ def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def writing(path: str | Path, *, timeout: float) -> Iterator[None]:
+    """A flow's hold on the warehouse: the writer lock, then the file held open in this process.
+
+    Both waits, for another writer's lock and for a reader's open connection (an analyst's
+    DuckDB shell), last up to `timeout` seconds, each logging who it waits on.
+    """
+    with writer_lock(path, timeout=timeout), held_open(path, timeout=timeout):
+        yield
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from warehouse.connection import WarehouseBusy, connect, writer_lock
+from warehouse.connection import WarehouseBusy, connect, writer_lock, writing
 
 
 def hold(script: str, ready: Path) -> subprocess.Popen:
@@ -102,6 +102,34 @@ def test_a_reader_that_waited_too_long_gets_an_actionable_message(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_writer_waiting_for_an_analysts_session_says_on_whom_it_waits(tmp_path, caplog):
+    db, ready = tmp_path / "w.duckdb", tmp_path / "ready"
+    with connect(db):
+        pass
+    analyst = hold(
+        f"""
+        import time, pathlib, duckdb
+        con = duckdb.connect({str(db)!r}, read_only=True)
+        pathlib.Path({str(ready)!r}).touch()
+        time.sleep(30)
+        """,
+        ready,
+    )
+    try:
+        with (
+            caplog.at_level("WARNING", logger="warehouse.connection"),
+            pytest.raises(WarehouseBusy, match=f"held open by .+ \\(pid {analyst.pid}\\) for 1 s"),
+            writing(db, timeout=1.0),
+        ):
+            pass
+    finally:
+        analyst.kill()
+        analyst.wait()
+    waits = [r.getMessage() for r in caplog.records if "waiting up to 1 s" in r.getMessage()]
+    assert len(waits) == 1  # said once, not once per retry
+    assert f"(pid {analyst.pid})" in waits[0]
 
 
 def test_reading_a_warehouse_that_does_not_exist_says_how_to_create_it(tmp_path):

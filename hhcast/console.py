@@ -1,0 +1,150 @@
+"""What the `hhcast` command prints when something fails: one line to act on, the trace logged.
+
+A failure a user can cause (a config mistake, S3 without credentials, a warehouse in a
+read-only folder) is explained in a line or two with what to do, and the command exits with
+its documented code. Prefect's console shows log lines without tracebacks; the traceback of
+the failure stays in the flow run's log (the Prefect UI) and in `errors.log` under hhcast's
+state folder, where an unexpected error's message points.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+NEEDS_A_PERSON = 1  # something needs attention; everything else still ran
+CONFIGURATION = 2  # the command cannot run as configured (or the warehouse stayed locked)
+INTERRUPTED = 130
+
+EPHEMERAL_TIMEOUT_ENV = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+# Prefect's default (20 s) is shorter than its temporary API takes to start on a busy
+# 2-core machine; set before Prefect reads its settings, and overridable like any setting.
+EPHEMERAL_TIMEOUT_SECONDS = "180"
+
+
+def prepare_environment() -> None:
+    """Settings hhcast needs before Prefect is imported (the user's own values win)."""
+    # Prefect's telemetry cannot reach the internet from most plants' networks.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault(EPHEMERAL_TIMEOUT_ENV, EPHEMERAL_TIMEOUT_SECONDS)
+
+
+def explain(exc: BaseException) -> tuple[str, int]:
+    """The message and exit code for a failure that ended a command."""
+    from hhcast.config import ConfigError
+    from tasks.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
+    from warehouse.connection import WarehouseBusy, WarehouseUnavailable
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", INTERRUPTED
+    if isinstance(exc, ChampionChanged | ArtifactRefused):
+        return str(exc), NEEDS_A_PERSON
+    if isinstance(exc, ConfigError | WarehouseBusy | WarehouseUnavailable | DatasetError):
+        return str(exc), CONFIGURATION
+    if isinstance(exc, RegistryError | FileNotFoundError):
+        return str(exc), CONFIGURATION
+    s3 = _explain_s3(exc)
+    if s3:
+        return s3, CONFIGURATION
+    if isinstance(exc, OSError) and exc.filename:
+        return (
+            f"{exc.filename}: {exc.strerror or exc}; check the path in hhcast.yaml (or its "
+            "HHCAST_* variable) exists and is writable by whoever runs hhcast",
+            CONFIGURATION,
+        )
+    if isinstance(exc, RuntimeError) and "ephemeral Prefect API server" in str(exc):
+        waited = os.environ.get(EPHEMERAL_TIMEOUT_ENV, EPHEMERAL_TIMEOUT_SECONDS)
+        return (
+            f"Prefect's temporary API did not start within {waited} s (a busy machine?). "
+            f"Retry, raise {EPHEMERAL_TIMEOUT_ENV}, or start a Prefect server and set "
+            "PREFECT_API_URL",
+            CONFIGURATION,
+        )
+    where = log_traceback(exc)
+    return (
+        f"hhcast failed unexpectedly ({type(exc).__name__}: {_first_line(exc)}); the traceback "
+        f"is in {where}. Please report it with that file",
+        NEEDS_A_PERSON,
+    )
+
+
+def _explain_s3(exc: BaseException) -> str | None:
+    """A message for S3's client errors (botocore), which are not OSErrors."""
+    try:
+        from botocore import exceptions as boto
+    except ImportError:  # no S3 support installed: no S3 error either
+        return None
+    if isinstance(exc, boto.NoCredentialsError | boto.PartialCredentialsError):
+        return (
+            f"S3 refused: {exc}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+            "AWS_PROFILE) in the environment hhcast runs in; credentials never go in hhcast.yaml"
+        )
+    if isinstance(exc, boto.EndpointConnectionError):
+        return (
+            f"S3: {exc}. Check s3.endpoint_url in hhcast.yaml (HHCAST_S3__ENDPOINT_URL) and "
+            "that the server is running and reachable"
+        )
+    if isinstance(exc, boto.BotoCoreError):
+        return f"S3: {exc}. Check the S3 settings (s3.endpoint_url, AWS_* variables)"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else "no message"
+
+
+def state_dir() -> Path:
+    """Where hhcast keeps what a person may need after a run: $XDG_STATE_HOME/hhcast."""
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "hhcast"
+
+
+def log_traceback(exc: BaseException) -> str:
+    """Append the failure's traceback to errors.log; return where it went."""
+    text = "".join(traceback.format_exception(exc))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        folder = state_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "errors.log"
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"--- {stamp} hhcast {' '.join(sys.argv[1:])}\n{text}\n")
+        return str(path)
+    except OSError:  # nowhere to write it: the log stream is the last resort
+        logging.getLogger("hhcast").error("hhcast failed:\n%s", text)
+        return "the log above"
+
+
+class _WithoutTraceback(logging.Formatter):
+    """Format a record as the wrapped formatter would, minus its traceback and stack."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (record.exc_info or record.exc_text or record.stack_info):
+            return self.inner.format(record)
+        bare = logging.makeLogRecord(record.__dict__)
+        bare.exc_info = bare.exc_text = bare.stack_info = None
+        return self.inner.format(bare)
+
+
+def hide_tracebacks_on_console() -> None:
+    """Prefect's console handler prints log lines without tracebacks from here on.
+
+    The flow run's log on the Prefect API keeps them: only the terminal is spared.
+    """
+    import prefect  # noqa: F401 (importing Prefect sets its logging up)
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not isinstance(
+            handler.formatter, _WithoutTraceback
+        ):
+            handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))

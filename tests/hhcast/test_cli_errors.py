@@ -1,0 +1,226 @@
+"""Commands fail with a message and their documented exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from hhcast.cli import main
+
+ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
+HHCAST = str(Path(sys.executable).parent / "hhcast")
+# A folder no one may create anything in, root included (tests may run as root, for whom
+# permission bits do not stop a write): sysfs refuses new entries to everyone.
+UNWRITABLE = Path("/sys/hhcast-tests")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    """`hhcast ...` as a user runs it: its own process, its own temporary Prefect API."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AWS_"))}
+    return subprocess.run(
+        [HHCAST, *args], env={**clean, **env}, cwd=cwd, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+
+
+def test_a_missing_config_file_named_by_hhcast_config_is_an_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HHCAST_CONFIG", str(tmp_path / "nowhere.yaml"))
+    assert main(["models"]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.yaml: no such config file (named by $HHCAST_CONFIG)" in err
+
+
+def test_rollback_on_a_missing_warehouse_says_so_and_creates_nothing(env, paths, capsys):
+    assert main(["rollback"]) == 2
+    assert "does not exist: there is no champion to roll back" in capsys.readouterr().err
+    assert not paths["warehouse"].exists()
+    assert not paths["warehouse"].parent.exists()
+
+
+def test_read_only_commands_never_create_the_warehouse(env, paths, capsys):
+    assert main(["models"]) == 2
+    assert main(["sql", "select 1"]) == 2
+    assert "does not exist yet" in capsys.readouterr().err
+    assert not paths["warehouse"].parent.exists()
+
+
+def test_generate_before_the_presets_first_day_is_a_message(tmp_path, capsys):
+    args = ["generate", "--out", str(tmp_path), "--preset", "small", "--start", "1990-01-01"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "hhcast generate: range 1990-01-01.." in err
+    assert "pick --start/--end inside it" in err
+
+
+@pytest.fixture
+def hhcast_cli(prefect_harness, env, tmp_path):
+    """Run `hhcast ...` in its own process against the session's Prefect API, as a user would
+    (a real terminal's stderr; no temporary API start-up to pay)."""
+    from prefect.settings import PREFECT_API_URL
+
+    base = {**env, "PREFECT_API_URL": PREFECT_API_URL.value(), "XDG_STATE_HOME": str(tmp_path)}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        done = _cli(list(args), {**base, **extra}, tmp_path)
+        assert "Traceback" not in done.stdout + done.stderr, done.stderr
+        return done
+
+    return run
+
+
+def test_a_warehouse_in_a_folder_no_one_may_write_is_a_message(hhcast_cli):
+    done = hhcast_cli("ingest", HHCAST_WAREHOUSE=str(UNWRITABLE / "hhcast.duckdb"))
+    assert done.returncode == 2
+    assert f"warehouse {UNWRITABLE}/hhcast.duckdb: cannot create its folder" in done.stderr
+    assert "point HHCAST_WAREHOUSE" in done.stderr
+
+
+def test_a_warehouse_whose_parent_is_a_file_is_a_message(hhcast_cli, paths):
+    parent = paths["landing"].parent / "not-a-folder"
+    parent.write_text("a file")
+    done = hhcast_cli("transform", HHCAST_WAREHOUSE=str(parent / "hhcast.duckdb"))
+    assert done.returncode == 2
+    assert f"cannot create its folder {parent}" in done.stderr
+
+
+def test_a_read_only_lake_fails_at_once_with_a_message(hhcast_cli, paths, events_xlsx):
+    events_xlsx(paths["landing"] / "e.xlsx", [ROW])
+    done = hhcast_cli("ingest", HHCAST_LAKE=str(UNWRITABLE / "lake"))
+    assert done.returncode == 2
+    assert f"hhcast: {UNWRITABLE}: Operation not permitted" in done.stderr
+    assert "writable" in done.stderr
+    assert "Retrying" not in done.stderr  # a read-only lake stays read-only
+
+
+def test_an_s3_endpoint_with_nothing_listening_is_a_message(hhcast_cli):
+    done = hhcast_cli(
+        "ingest",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        HHCAST_S3__ENDPOINT_URL=f"http://127.0.0.1:{_free_port()}",
+        HHCAST_LANDING="s3://plant/landing",
+    )
+    assert done.returncode == 2
+    assert "Could not connect to the endpoint URL" in done.stderr
+    assert "HHCAST_S3__ENDPOINT_URL" in done.stderr
+
+
+def test_a_flow_waits_for_an_analysts_session_as_long_as_the_config_says(
+    hhcast_cli, paths, events_xlsx, tmp_path
+):
+    events_xlsx(paths["landing"] / "e.xlsx", [ROW])
+    assert hhcast_cli("ingest").returncode == 0
+    ready = tmp_path / "ready"
+    analyst = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time, pathlib, duckdb
+        con = duckdb.connect({str(paths["warehouse"])!r}, read_only=True)
+        pathlib.Path({str(ready)!r}).touch()
+        time.sleep(120)
+    """)])  # fmt: skip
+    try:
+        while not ready.exists():
+            assert analyst.poll() is None
+            time.sleep(0.05)
+        events_xlsx(paths["landing"] / "f.xlsx", [ROW])
+        done = hhcast_cli("ingest", HHCAST_INGEST__WRITER_LOCK_TIMEOUT_SECONDS="2")
+    finally:
+        analyst.kill()
+        analyst.wait()
+    assert done.returncode == 2
+    assert "held open by" in done.stderr and f"(pid {analyst.pid})" in done.stderr
+    assert f"(pid {analyst.pid}) for 2 s" in done.stderr
+
+
+@pytest.mark.slow
+def test_s3_without_credentials_prints_one_line_and_no_traceback(paths, tmp_path):
+    done = _cli(
+        ["ingest"],
+        {
+            "HHCAST_LANDING": "s3://plant/landing",
+            "HHCAST_LAKE": str(paths["lake"]),
+            "HHCAST_WAREHOUSE": str(paths["warehouse"]),
+            "HHCAST_S3__ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_CONFIG_FILE": str(tmp_path / "none"),
+            "XDG_STATE_HOME": str(tmp_path / "state"),
+        },
+        tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    hhcast_lines = [line for line in done.stderr.splitlines() if line.startswith("hhcast:")]
+    assert len(hhcast_lines) == 1
+    assert "S3 refused: Unable to locate credentials" in hhcast_lines[0]
+    assert "AWS_ACCESS_KEY_ID" in hhcast_lines[0]
+
+
+@pytest.mark.slow
+def test_a_temporary_api_that_does_not_start_in_time_is_one_line(paths, tmp_path):
+    done = _cli(
+        ["ingest"],
+        {
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "HHCAST_LANDING": str(paths["landing"]),
+            "HHCAST_LAKE": str(paths["lake"]),
+            "HHCAST_WAREHOUSE": str(paths["warehouse"]),
+        },
+        tmp_path,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "Prefect's temporary API did not start within 1 s" in done.stderr
+    assert "PREFECT_API_URL" in done.stderr
+
+
+def test_the_temporary_api_gets_a_start_up_timeout_that_survives_load(tmp_path):
+    probe = (
+        "import hhcast.cli\n"
+        "from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as s\n"
+        "print(s.value())\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    default = subprocess.run(
+        [sys.executable, "-c", probe], env=clean, capture_output=True, text=True, check=True
+    )
+    assert float(default.stdout) >= 120  # Prefect's own 20 s fails on a busy 2-core machine
+    chosen = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**clean, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "45"},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert float(chosen.stdout) == 45
+
+
+def test_an_unexpected_error_is_one_line_pointing_at_the_logged_traceback(
+    monkeypatch, tmp_path, capsys
+):
+    from hhcast import cli
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(cli, "_models", broken)
+    assert main(["models"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "hhcast failed unexpectedly (ZeroDivisionError: a bug)" in err
+    logged = (tmp_path / "hhcast" / "errors.log").read_text()
+    assert "Traceback" in logged and "ZeroDivisionError: a bug" in logged

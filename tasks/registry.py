@@ -1,9 +1,15 @@
 """The model registry in the warehouse: trained models, their scores, and who is champion.
 
-Statuses change only in `decide`, one transaction that checks the champion is still the
+The champion changes only in `decide`, one transaction that checks the champion is still the
 one the decision was made against, swaps it, records the decision and verifies that exactly
 one champion remains before committing. A crash anywhere inside leaves the last commit:
 never zero champions, never two.
+
+The challenger is the latest training run's pick. A run registering its models makes the
+earlier challenger a `candidate` in the same transaction, so at most one challenger exists
+even when runs end without deciding (crashed, cancelled, or a review still waiting). A `keep`
+leaves the challenger in place as the latest contender until the next run registers; a
+`promote` makes it the champion.
 """
 
 from __future__ import annotations
@@ -77,10 +83,12 @@ def register_run(
 
     `bootstrap`, the decision that installs a first champion, is applied in the same
     transaction when there is no champion yet: models never sit in the registry without one.
+    The earlier challenger, decided on or not, becomes a candidate: this run's replaces it.
     """
     created = datetime.now(UTC)
     con.begin()
     try:
+        con.execute("update ml.models set status = 'candidate' where status = 'challenger'")
         for c in trained:
             uri, digest = artifacts[c.model_id]
             con.execute(

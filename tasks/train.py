@@ -70,7 +70,8 @@ class TrainingSummary:
 @task(name="load-dataset-version", cache_policy=NO_CACHE, **LAKE_RETRIES)
 def load_dataset(settings: Settings, version_id: str | None) -> TrainingSet:
     """The complete weeks of a recorded dataset version (default: the latest)."""
-    return load_training_set(settings, version_id)
+    with writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds):
+        return load_training_set(settings, version_id)
 
 
 @task(name="train-candidate", task_run_name="train-{name}", cache_policy=NO_CACHE)
@@ -106,7 +107,7 @@ def register(
         note="first training: the naive baseline is champion until a model beats it",
         metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
     )  # fmt: skip
-    with _writing(settings) as con:
+    with _locked(settings) as con:
         registry.register_run(
             con, trained, stored,
             run_id=run_id, dataset_version=dataset.version_id, challenger_id=challenger.model_id,
@@ -146,7 +147,7 @@ def _record_rescore(
         n_test=comparison.weeks.height, metrics=comparison.champion_metrics,
     )  # fmt: skip
     predictions = comparison.weeks.select("week_start", y_true="actual", y_pred="champion")
-    with _writing(settings) as con:
+    with _locked(settings) as con:
         con.begin()
         registry.record_scores(con, run_id, champion.model_id, [scored], predictions)
         con.commit()
@@ -181,7 +182,7 @@ def record_decision(decision: Decision, run_id: str, settings: Settings) -> Mode
     cannot apply: it is recorded as `keep` against the champion now, with what was decided,
     and the run fails with that message.
     """
-    with _writing(settings) as con:
+    with _locked(settings) as con:
         try:
             registry.decide(con, decision, run_id)
         except registry.ChampionChanged as changed:
@@ -201,8 +202,13 @@ def record_decision(decision: Decision, run_id: str, settings: Settings) -> Mode
 
 
 @contextmanager
-def _writing(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The writer lock and a connection, for one short write to the warehouse."""
+def _locked(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer lock and a connection, for one short read or write of the warehouse.
+
+    Reads take the lock too: while another run writes, DuckDB will not even open the file, so a
+    run waits its turn (logging who holds it) instead of giving up after a minute. Never held
+    across a review: a paused run holds neither the lock nor the file.
+    """
     with (
         writer_lock(settings.warehouse, timeout=_wait(settings)),
         connect(settings.warehouse, timeout=_wait(settings)) as con,
@@ -226,8 +232,7 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
     `promotion.manual_timeout_seconds` may still be waiting for its review, and counts.
     """
     pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
-    with connect(settings.warehouse, timeout=_wait(settings)) as con:
-        ensure_schema(con)
+    with _locked(settings) as con:
         row = first_row(
             con,
             """
@@ -247,6 +252,5 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
 
 def current_champion(settings: Settings) -> ModelRecord | None:
     """The champion now, read from the registry."""
-    with connect(settings.warehouse, timeout=_wait(settings)) as con:
-        ensure_schema(con)
+    with _locked(settings) as con:
         return registry.champion(con)

@@ -1,4 +1,5 @@
-"""prefect.yaml deploys as written: every deployment, its entrypoint, schedule and parameters."""
+"""prefect.yaml deploys as written: every deployment, its entrypoint, schedule and parameters,
+and none with a concurrency limit."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def test_prefect_deploy_all_creates_every_deployment():
     with get_client(sync_client=True) as client:
         deployed = {d.name: d for d in client.read_deployments()}
     assert set(declared) <= set(deployed)
+    # No deployment limits its concurrency: writers queue on the warehouse's own lock. Prefect
+    # frees a deployment's slot when its run pauses, then cancels the paused run (Crashed) when
+    # it renews the lease, so a limit would end every review after 3-4 minutes
+    # (tests/flows/test_deployed_review.py waits longer under a real server and worker).
+    assert [name for name, d in declared.items() if "concurrency_limit" in d] == []
+    assert [name for name, d in deployed.items() if d.global_concurrency_limit] == []
     pipeline = deployed["pipeline-daily"]
     assert pipeline.entrypoint == "flows/pipeline.py:pipeline"
     assert pipeline.parameters == {

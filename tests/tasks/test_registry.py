@@ -7,11 +7,15 @@ import subprocess
 import sys
 import textwrap
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
+import polars as pl
 import pytest
 
+from hhcast.config import CandidateSettings
 from tasks import registry
 from tasks.registry import ChampionChanged, Decision, RegistryError
+from tasks.training import FoldScore, TrainedCandidate
 from warehouse.connection import connect, ensure_schema
 
 
@@ -25,6 +29,45 @@ def add_model(con, model_id: str, status: str = "candidate") -> None:
             f"/lake/models/{model_id}.skops", datetime.now(UTC), status,
         ],
     )  # fmt: skip
+
+
+def trained(model_id: str, algorithm: str) -> TrainedCandidate:
+    """A candidate as a training run hands it to the registry: one backtest fold, one week."""
+    errors = {"mae": 1.0, "rmse": 1.0, "wape": 0.1, "bias": 0.0, "r2": 0.5}
+    fold, holdout = (
+        FoldScore(split, number, date(2020, 1, 6), date(2020, 12, 28), test_week, test_week,
+                  52, 1, errors)
+        for split, number, test_week in [
+            ("backtest", 1, date(2020, 12, 28)), ("holdout", None, date(2021, 1, 4))
+        ]
+    )  # fmt: skip
+    return TrainedCandidate(
+        name=model_id.split("-")[0],
+        model_id=model_id,
+        settings=CandidateSettings(algorithm=algorithm),
+        features=["acft"],
+        forecaster=SimpleNamespace(algorithm=algorithm, features=["acft"]),
+        folds=[fold],
+        holdout=holdout,
+        predictions=pl.DataFrame(
+            {"week_start": [date(2021, 1, 4)], "y_true": [10.0], "y_pred": [9.0]}
+        ),
+        seconds=0.0,
+    )
+
+
+def register(con, run_id: str) -> tuple[str, str]:
+    """Register a run's naive baseline and ridge (the challenger); return their ids."""
+    naive, ridge = trained(f"naive-{run_id}", "naive"), trained(f"ridge-{run_id}", "linear")
+    bootstrap = Decision(
+        "bootstrap", None, naive.model_id, naive.model_id, "bootstrap", "policy", "first"
+    )
+    registry.register_run(
+        con, [naive, ridge], {m: (f"/lake/{m}", "sha") for m in (naive.model_id, ridge.model_id)},
+        run_id=run_id, dataset_version="v1", challenger_id=ridge.model_id, seed=7,
+        code_version="test", bootstrap=bootstrap,
+    )  # fmt: skip
+    return naive.model_id, ridge.model_id
 
 
 def statuses(con) -> dict[str, str]:
@@ -156,3 +199,34 @@ def test_a_second_champion_is_never_committed(warehouse):
         with pytest.raises(RegistryError, match="2 champions"):
             registry.decide(con, wrong, run_id="r1")
         assert con.execute("select count(*) from ml.promotions").fetchall() == [(0,)]
+
+
+def test_exactly_one_challenger_after_a_keep_a_crash_and_a_review(tmp_path):
+    # Each run registers a challenger; a run that never decides (crashed, cancelled, or still
+    # waiting for its review) must not leave it beside the next run's.
+    with connect(tmp_path / "hhcast.duckdb") as con:
+        ensure_schema(con)
+        naive, first = register(con, "r1")  # the first run installs the naive champion ...
+        keep = Decision("keep", naive, first, naive, "manual", "ana", "not yet")
+        registry.decide(con, keep, run_id="r1")  # ... and its challenger is kept out
+        assert statuses(con)[first] == "challenger"  # the latest contender, until the next run
+        _, crashed = register(con, "r2")  # dies before deciding
+        _, reviewed = register(con, "r3")  # paused for a review
+        challengers = [m for m, s in statuses(con).items() if s == "challenger"]
+        assert challengers == [reviewed]
+        assert statuses(con)[first] == statuses(con)[crashed] == "candidate"
+        assert registry.champion(con).model_id == naive
+
+        registry.decide(con, promote(naive, reviewed), run_id="r3")
+        assert sorted(statuses(con).values()).count("challenger") == 0
+        assert statuses(con)[reviewed] == "champion" and statuses(con)[naive] == "retired"
+
+
+def test_a_review_outlived_by_a_newer_run_can_still_promote_its_model(tmp_path):
+    with connect(tmp_path / "hhcast.duckdb") as con:
+        ensure_schema(con)
+        naive, waiting = register(con, "r1")  # its review takes a day ...
+        _, newer = register(con, "r2")  # ... while the next run registers its challenger
+        registry.decide(con, promote(naive, waiting), run_id="r1")
+        assert statuses(con)[waiting] == "champion"
+        assert statuses(con)[newer] == "challenger"

@@ -3,6 +3,11 @@ race still recorded, and when the pipeline has to train again."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+import time
+
 import pytest
 from weekly_rows import FEATURES, weekly_features
 
@@ -10,7 +15,7 @@ from hhcast.config import TrainingSettings
 from tasks import registry
 from tasks.errors import ChampionChanged
 from tasks.registry import Decision
-from tasks.train import record_decision, register, untrained_version
+from tasks.train import current_champion, record_decision, register, untrained_version
 from tasks.training import train_candidate
 from tasks.training_data import TrainingSet, time_split
 from warehouse.connection import connect, ensure_schema
@@ -132,3 +137,34 @@ def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings)
     assert untrained_version.fn(settings, "auto") is None
     add_version(settings, "v2")
     assert untrained_version.fn(settings, "auto") == "v2"
+
+
+@pytest.mark.parametrize(
+    "read", [current_champion, lambda settings: untrained_version.fn(settings, "auto")],
+    ids=["current_champion", "untrained_version"],
+)  # fmt: skip
+def test_the_pipelines_reads_wait_their_turn_behind_another_runs_write(
+    settings, read, tmp_path, caplog
+):
+    # Another run (an ingest, say) holds the lock and the file; DuckDB would not even open it.
+    ready, warehouse = tmp_path / "ready", str(settings.warehouse)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import pathlib, time
+            from warehouse.connection import connect, ensure_schema, writer_lock
+            with writer_lock({warehouse!r}), connect({warehouse!r}) as con:
+                ensure_schema(con)
+                pathlib.Path({str(ready)!r}).touch()
+                time.sleep(1.5)
+        """)]
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and holder.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.exists(), "the other run never got hold of the warehouse"
+        assert read(settings) is None  # no champion, no version: it got in, after the other
+        assert f"waiting for the warehouse writer lock held by pid {holder.pid}" in caplog.text
+    finally:
+        holder.kill()
+        holder.wait()

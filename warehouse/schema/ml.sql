@@ -2,7 +2,9 @@
 create schema if not exists ml;
 
 -- The registry: one row per trained model. Exactly one row has status 'champion' once the
--- first training has run; tasks/registry.py changes statuses only inside one transaction.
+-- first training has run, and at most one 'challenger' (the latest run's pick: registering a
+-- run makes the earlier one a 'candidate'); tasks/registry.py changes statuses only inside
+-- one transaction.
 create table if not exists ml.models (
     model_id        varchar primary key,
     run_id          varchar not null,     -- the training flow run

@@ -7,6 +7,7 @@ so a worker starts in about a second.
 from __future__ import annotations
 
 import multiprocessing
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -56,27 +57,50 @@ QUARANTINE_SCHEMA = {
 
 def check_rows(
     tables: list[RawTable], settings: Settings
-) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
-    """For each table, its typed rows passing its source's contract, and one quarantine row
-    per failed check.
+) -> list[tuple[pl.DataFrame, pl.DataFrame] | BaseException]:
+    """For each table, its typed rows passing its source's contract and one quarantine row per
+    failed check; or, for a table whose typing or checking failed, the exception.
 
     The tables of a source are typed and checked as one frame: a contract costs about a
     millisecond per check and call whatever the number of rows, and every check is row by row.
+    If that fails, each table is checked alone, so that one odd file fails only itself.
     """
-    checked: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    for name, source in SOURCES.items():
+    checked: dict[int, tuple[pl.DataFrame, pl.DataFrame] | BaseException] = {}
+    for name in SOURCES:
         positions = [at for at, table in enumerate(tables) if table.source == name]
         if not positions:
             continue
-        frames = [tables[at].frame for at in positions]
-        # Layouts may list the canonical columns in different orders.
-        raw = pl.concat([frame.select(frames[0].columns) for frame in frames])
-        typed = source.typed(raw, settings).with_columns(raw.get_column("source_row"))
-        schema = contracts.contract(source.rules(settings.contracts), name)
-        verdicts = contracts.enforce(typed, raw, schema).split([f.height for f in frames])
-        for at, frame, verdict in zip(positions, frames, verdicts, strict=True):
-            checked[at] = verdict.accepted, quarantine_rows(frame, verdict.failures)
+        try:
+            verdicts = _check_together([tables[at] for at in positions], name, settings)
+        except Exception:
+            verdicts = [_check_alone(tables[at], name, settings) for at in positions]
+        checked.update(zip(positions, verdicts, strict=True))
     return [checked[at] for at in range(len(tables))]
+
+
+def _check_together(
+    tables: list[RawTable], name: str, settings: Settings
+) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    source = SOURCES[name]
+    frames = [table.frame for table in tables]
+    # Layouts may list the canonical columns in different orders.
+    raw = pl.concat([frame.select(frames[0].columns) for frame in frames])
+    typed = source.typed(raw, settings).with_columns(raw.get_column("source_row"))
+    schema = contracts.contract(source.rules(settings.contracts), name)
+    verdicts = contracts.enforce(typed, raw, schema).split([f.height for f in frames])
+    return [
+        (verdict.accepted, quarantine_rows(frame, verdict.failures))
+        for frame, verdict in zip(frames, verdicts, strict=True)
+    ]
+
+
+def _check_alone(
+    table: RawTable, name: str, settings: Settings
+) -> tuple[pl.DataFrame, pl.DataFrame] | BaseException:
+    try:
+        return _check_together([table], name, settings)[0]
+    except Exception as exc:
+        return exc
 
 
 def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
@@ -104,35 +128,73 @@ def stage_files(
 ) -> list[StagedFile]:
     """Fetch landed files, archive them, and read and check their rows, ready to record.
 
-    Unreadable files and bad rows are outcomes, not exceptions; only I/O failures raise. It
-    runs whole in a worker, so the flow's process never touches the files' bytes. The files'
-    rows are checked together (see check_rows), each file's verdict its own.
+    Whatever is wrong with a file's content makes it a rejected outcome, never an exception;
+    only I/O failures of landing or the lake raise, so that the task's retry applies. It runs
+    whole in a worker, so the flow's process never touches the files' bytes. The files' rows
+    are checked together (see check_rows), each file's verdict its own.
     """
     opened = [_open(file, settings, known) for file in landed]
-    checked = iter(check_rows([table for _, table in opened if table is not None], settings))
-    return [
-        StagedFile(outcome) if table is None else _staged(outcome, table, *next(checked), settings)
-        for outcome, table in opened
-    ]
+    checked = iter(check_rows([table for _, table, _ in opened if table is not None], settings))
+    staged = []
+    for outcome, table, trace in opened:
+        if table is None:
+            staged.append(StagedFile(outcome, trace=trace))
+            continue
+        verdict = next(checked)
+        if isinstance(verdict, BaseException):
+            staged.append(_rejected(outcome, verdict))
+        else:
+            staged.append(_staged(outcome, table, *verdict, settings))
+    return staged
 
 
 def _open(
     landed: LandedFile, settings: Settings, known: KnownFiles
-) -> tuple[FileOutcome, RawTable | None]:
-    """A file's outcome so far, and its rows unless it is unchanged or unreadable."""
+) -> tuple[FileOutcome, RawTable | None, str | None]:
+    """A file's outcome so far, its rows unless it is unchanged or unreadable, and the
+    traceback of an unexpected failure to read it."""
+    if landed.skipped:
+        return FileOutcome(landed.uri, "", 0, "skipped", error=landed.skipped), None, None
     content = read_bytes(landed.uri, settings)
     digest = sha256(content)
     outcome = FileOutcome(
         landed.uri, digest, len(content), status="unchanged", modified=landed.modified
     )
     if known.done(landed.uri, digest):
-        return outcome, None
+        return outcome, None, None
     archived = archive(content, digest, landed.name, settings)
     outcome = replace(outcome, archive_uri=archived)
     try:
-        return outcome, read_export(landed.uri, content, settings)
-    except UnreadableFile as exc:
-        return replace(outcome, status="rejected", error=str(exc)), None
+        return outcome, read_export(landed.uri, content, settings), None
+    except BaseException as exc:
+        if not _about_content(exc):
+            raise
+        rejected = _rejected(outcome, exc)
+        return rejected.outcome, None, rejected.trace
+
+
+def _about_content(exc: BaseException) -> bool:
+    """Whether an exception raised while reading bytes in memory is the file's, not the run's.
+
+    The bytes are already fetched and archived, so even an OSError here comes from parsing
+    them. calamine's Rust panics reach Python as PanicException, a BaseException.
+    """
+    if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
+        return False
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _rejected(outcome: FileOutcome, exc: BaseException) -> StagedFile:
+    """A file rejected for `exc`: its own message, or hhcast's failure named with the cause."""
+    if isinstance(exc, UnreadableFile):
+        return StagedFile(replace(outcome, status="rejected", error=str(exc)))
+    cause = " ".join(str(exc).split())[:300]
+    error = (
+        f"{outcome.uri}: hhcast could not read this file: {type(exc).__name__}: {cause}; "
+        "the file is archived in the lake"
+    )
+    trace = "".join(traceback.format_exception(exc))
+    return StagedFile(replace(outcome, status="rejected", error=error), trace=trace)
 
 
 def _staged(

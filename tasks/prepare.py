@@ -20,6 +20,7 @@ from tasks import contracts, parse
 from tasks.lake import LandedFile, archive, read_bytes, sha256
 from tasks.load import FileOutcome, KnownFiles, StagedFile
 from tasks.read import RawTable, UnreadableFile, read_export
+from tasks.read_errors import about_content
 
 
 @dataclass(frozen=True)
@@ -166,22 +167,11 @@ def _open(
     outcome = replace(outcome, archive_uri=archived)
     try:
         return outcome, read_export(landed.uri, content, settings), None
-    except BaseException as exc:
-        if not _about_content(exc):
+    except BaseException as exc:  # see about_content: the file's fault, or the run's
+        if not about_content(exc):
             raise
         rejected = _rejected(outcome, exc)
         return rejected.outcome, None, rejected.trace
-
-
-def _about_content(exc: BaseException) -> bool:
-    """Whether an exception raised while reading bytes in memory is the file's, not the run's.
-
-    The bytes are already fetched and archived, so even an OSError here comes from parsing
-    them. calamine's Rust panics reach Python as PanicException, a BaseException.
-    """
-    if isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit):
-        return False
-    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
 
 
 def _rejected(outcome: FileOutcome, exc: BaseException) -> StagedFile:

@@ -10,6 +10,7 @@ import polars as pl
 
 from tasks.read_errors import UnreadableFile
 
+_CONTROL = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
 # An opening quote, the field's text with "" for a quote, and the closing quote if there is one.
 _QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*("?)')
 
@@ -62,6 +63,12 @@ def _start_lines(grid: pl.DataFrame, text: str) -> pl.Expr:
 
 def _diagnosis(text: str, delimiter: str, exc: Exception) -> str:
     """Where and why polars gave up, in words a person can act on (polars quotes kilobytes)."""
+    head = text[:65536]
+    if sum(head.count(c) for c in _CONTROL) > len(head) / 100:
+        return (
+            ": it holds binary data (control characters), not text; is it a CSV export at all? "
+            "Remove it from landing, or export the data again as CSV"
+        )
     line = unterminated_quote_line(text)
     if line is not None:
         return (

@@ -14,7 +14,7 @@ import fastexcel
 import polars as pl
 
 from hhcast.config import Settings
-from tasks.read_errors import UnreadableFile
+from tasks.read_errors import UnreadableFile, about_content
 
 _OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")  # a stream name in the OLE directory
@@ -46,7 +46,9 @@ class Workbook:
         self.kind, self._content, self._max_cells = kind, content, settings.ingest.max_sheet_cells
         try:
             self._reader = fastexcel.read_excel(content)
-        except Exception as exc:  # calamine raises its own error types for broken workbooks
+        except BaseException as exc:  # calamine's own error types, or a panic in its Rust
+            if not about_content(exc):
+                raise
             raise _unreadable(name, exc) from exc
         self.sheet_names = list(self._reader.sheet_names)
 
@@ -61,7 +63,9 @@ class Workbook:
                 sheet, header_row=None, skip_rows=0, n_rows=rows, dtypes="string"
             )
             frame = loaded.to_polars()
-        except Exception as exc:
+        except BaseException as exc:
+            if not about_content(exc):
+                raise
             raise _unreadable(self.name, exc) from exc
         frame = frame.rename({c: f"c{i}" for i, c in enumerate(frame.columns)})
         return frame.with_columns(source_row=pl.int_range(1, pl.len() + 1, dtype=pl.Int32))
@@ -79,7 +83,7 @@ def container(content: bytes) -> str | None:
             names = set(book.namelist())
             if "mimetype" in names and book.read("mimetype").strip() == _ODS_MIMETYPE:
                 return "ods"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError):
+    except Exception:  # zipfile raises many kinds (BadZipFile, ValueError, zlib.error, ...)
         return None  # truncated or damaged: calamine could not read it either
     return "xlsx" if "xl/workbook.xml" in names else "zip"
 
@@ -93,7 +97,7 @@ def _what(content: bytes) -> str:
     return "neither a zip-based workbook nor a legacy .xls"
 
 
-def _unreadable(name: str, exc: Exception) -> UnreadableFile:
+def _unreadable(name: str, exc: BaseException) -> UnreadableFile:
     cause = " ".join(str(exc).split())[:300]
     if "password" in cause.lower():
         return UnreadableFile(f"{name}: the workbook is password-protected: save it without a "
@@ -129,8 +133,8 @@ def check_extent(name: str, content: bytes, max_cells: int, sheet: int = 0) -> N
                 if _cells((_column(col_a), int(row_a)), corner) <= max_cells:
                     return
             first, last, rows = _cell_span(head, xml)
-    except (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError):
-        return  # calamine will say what is wrong with it
+    except Exception:  # a damaged zip, of whichever kind: calamine will say what is wrong
+        return
     if first is None or _cells(first, last) <= max_cells:
         return
     span = f"{_letters(first[0])}{first[1]}:{_letters(last[0])}{last[1]}"

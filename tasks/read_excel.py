@@ -74,8 +74,9 @@ class Workbook:
 def container(content: bytes) -> str | None:
     """What the bytes hold: 'xlsx', 'ods', 'zip' (another archive), 'xls', 'encrypted', or None."""
     if content.startswith(_OLE2):
-        # Excel keeps an encrypted OOXML package in a compound file, beside its EncryptionInfo.
-        return "encrypted" if _ENCRYPTION_INFO in content[: 1 << 20] else "xls"
+        # Excel keeps an encrypted OOXML package in a compound file, beside its EncryptionInfo;
+        # the directory naming it may sit anywhere, so the whole file is searched (a memchr).
+        return "encrypted" if _ENCRYPTION_INFO in content else "xls"
     if not content.startswith(b"PK"):
         return None
     try:
@@ -100,8 +101,10 @@ def _what(content: bytes) -> str:
 def _unreadable(name: str, exc: BaseException) -> UnreadableFile:
     cause = " ".join(str(exc).split())[:300]
     if "password" in cause.lower():
-        return UnreadableFile(f"{name}: the workbook is password-protected: save it without a "
-                              "password, then land it again")  # fmt: skip
+        return UnreadableFile(
+            f"{name}: the workbook is encrypted (password-protected): save it without a "
+            "password, then land it again"
+        )
     return UnreadableFile(
         f"{name}: not a readable Excel workbook ({type(exc).__name__}: {cause}); {_RESAVE}"
     )

@@ -34,6 +34,7 @@ class IngestSettings(_Strict):
     worker_processes: int = Field(2, ge=0)
     batch_rows: int = Field(500_000, ge=1)
     header_search_rows: int = Field(20, ge=1)
+    max_sheet_cells: int = Field(10_000_000, ge=1)
     writer_lock_timeout_seconds: float = Field(900, ge=0)
     ignore_names: list[str] = []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor
 
@@ -12,6 +13,8 @@ from hhcast.config import Settings
 from tasks.lake import LandedFile, retry_on_io_error
 from tasks.load import FileOutcome, KnownFiles, StagedFile, record
 from tasks.prepare import stage_files
+
+log = logging.getLogger(__name__)
 
 
 @task(
@@ -32,11 +35,18 @@ def prepare_files(
     """Fetch, archive, read and check a few landed files (in a worker process when given one).
 
     Only I/O failures raise, and the retry is safe: nothing is written to the warehouse here
-    and the archive is content-addressed.
+    and the archive is content-addressed. A file hhcast failed to read for a reason it did not
+    foresee is rejected with the cause; its traceback is logged here, once, at debug level
+    (the rejection already tells the user; the traceback is for whoever fixes hhcast).
     """
     if workers is None:
-        return stage_files(landed, settings, known)
-    return workers.submit(stage_files, landed, settings, known).result()
+        staged = stage_files(landed, settings, known)
+    else:
+        staged = workers.submit(stage_files, landed, settings, known).result()
+    for item in staged:
+        if item.trace:
+            log.debug("%s\n%s", item.outcome.error, item.trace)
+    return staged
 
 
 @task(

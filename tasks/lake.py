@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -22,6 +24,7 @@ class LandedFile:
     uri: str
     bytes: int
     modified: str | None = None  # S3's ETag, or the modification time of a file in a folder
+    skipped: str | None = None  # why it is listed but not read (a broken symlink, ...)
 
     @property
     def name(self) -> str:
@@ -61,20 +64,40 @@ def list_landing(settings: Settings) -> list[LandedFile]:
     files = []
     for path, info in sorted(found.items()):
         name = PurePosixPath(path).name
-        if (
-            info.get("type") != "file"
-            or name.startswith(".")
-            or name in settings.ingest.ignore_names
-        ):
+        if name.startswith(".") or name in settings.ingest.ignore_names:
             continue
-        files.append(
-            LandedFile(
-                uri=uri_for(settings.landing, path),
-                bytes=int(info.get("size") or 0),
-                modified=_change_marker(info),
-            )
-        )
+        uri = uri_for(settings.landing, path)
+        if info.get("type") == "file":
+            files.append(LandedFile(uri, int(info.get("size") or 0), _change_marker(info)))
+        else:  # a symlink or a special file of a folder (fsspec lists both as `other`)
+            files.append(_linked(uri, path, info))
     return files
+
+
+def _linked(uri: str, path: str, info: dict) -> LandedFile:
+    """A symlink to a file as that file; anything else listed as skipped, with the reason."""
+    link = f"a symbolic link to {info['destination']}" if info.get("destination") else None
+    try:
+        target = os.stat(path)  # follows the link
+    except FileNotFoundError:
+        reason = f"{link or 'a link'} that points nowhere (its target does not exist)"
+    except OSError as exc:  # a loop of links, or a target hhcast may not read
+        reason = f"{link or 'a special file'} that cannot be followed ({exc.strerror})"
+    else:
+        if stat.S_ISREG(target.st_mode):
+            return LandedFile(uri, target.st_size, str(target.st_mtime))
+        what = "a folder" if stat.S_ISDIR(target.st_mode) else "no regular file"
+        reason = (
+            f"{link}, which is {what}; links to folders are not followed (they can loop or "
+            "list files twice)"
+            if link
+            else "not a regular file (a named pipe, socket or device)"
+        )
+    return LandedFile(
+        uri,
+        0,
+        skipped=f"{uri}: skipped, {reason}; put the export itself in landing, or remove it",
+    )
 
 
 def _change_marker(info: dict) -> str | None:

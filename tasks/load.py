@@ -29,7 +29,7 @@ class FileOutcome:
     uri: str
     sha256: str
     bytes: int
-    status: str  # loaded | rejected | skipped_duplicate | unchanged
+    status: str  # loaded | rejected | skipped_duplicate | skipped | unchanged
     source: str | None = None
     layout: str | None = None
     rows_read: int = 0
@@ -86,6 +86,7 @@ class StagedFile:
     table: str | None = None
     rows: pl.DataFrame | None = None
     quarantine: pl.DataFrame | None = None
+    trace: str | None = None  # traceback of an unexpected failure to read it, logged once
 
     @property
     def row_count(self) -> int:
@@ -177,7 +178,7 @@ def _record_one(con: duckdb.DuckDBPyConnection, item: StagedFile, batch: _Batch)
             [outcome.modified, outcome.uri, outcome.sha256],
         )
         return outcome
-    elif _unchanged_rejection(con, outcome):
+    elif _recorded_alike(con, outcome):
         return outcome
     batch.files.append(outcome)
     return outcome
@@ -230,14 +231,15 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
         con.unregister("incoming")
 
 
-def _unchanged_rejection(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> bool:
-    # A file rejected again for the same reason changes no row: re-runs stay idempotent.
+def _recorded_alike(con: duckdb.DuckDBPyConnection, outcome: FileOutcome) -> bool:
+    # A file rejected or skipped again for the same reason changes no row: re-runs stay
+    # idempotent.
     previous = first_row(
         con,
         "select status, error from meta.ingested_files where uri = ? and sha256 = ?",
         [outcome.uri, outcome.sha256],
     )
-    return previous == ("rejected", outcome.error)
+    return previous == (outcome.status, outcome.error)
 
 
 def _upsert_files(

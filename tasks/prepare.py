@@ -7,96 +7,20 @@ so a worker starts in about a second.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import polars as pl
 
-from hhcast.config import ContractSettings, Settings
-from tasks import contracts, parse
+from hhcast.config import Settings
+from tasks.check import SOURCES, check_rows
 from tasks.lake import LandedFile, archive, read_bytes, sha256
 from tasks.load import FileOutcome, KnownFiles, StagedFile
 from tasks.read import RawTable, UnreadableFile, read_export
-
-
-@dataclass(frozen=True)
-class SourceContract:
-    """How a source's text rows become typed rows, and the contract those rows must meet."""
-
-    typed: Callable[[pl.DataFrame, Settings], pl.DataFrame]
-    rules: Callable[[ContractSettings], dict[str, contracts.ColumnRule]]
-    day: str  # the column dating a row, whose span later rebuilds recompute
-
-
-SOURCES: dict[str, SourceContract] = {
-    "unscheduled_events": SourceContract(
-        typed=lambda raw, s: parse.typed_events(raw, s.parsing),
-        rules=contracts.event_rules,
-        day="closing_date",
-    ),
-    "aircraft_utilization": SourceContract(
-        typed=lambda raw, s: parse.typed_utilization(
-            raw, s.parsing, s.sources["aircraft_utilization"]
-        ),
-        rules=contracts.utilization_rules,
-        day="dep_date",
-    ),
-}
-
-
-QUARANTINE_SCHEMA = {
-    "source_row": pl.Int32,
-    "column_name": pl.String,
-    "check_name": pl.String,
-    "raw_value": pl.String,
-}
-
-
-def check_rows(
-    tables: list[RawTable], settings: Settings
-) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
-    """For each table, its typed rows passing its source's contract, and one quarantine row
-    per failed check.
-
-    The tables of a source are typed and checked as one frame: a contract costs about a
-    millisecond per check and call whatever the number of rows, and every check is row by row.
-    """
-    checked: dict[int, tuple[pl.DataFrame, pl.DataFrame]] = {}
-    for name, source in SOURCES.items():
-        positions = [at for at, table in enumerate(tables) if table.source == name]
-        if not positions:
-            continue
-        frames = [tables[at].frame for at in positions]
-        # Layouts may list the canonical columns in different orders.
-        raw = pl.concat([frame.select(frames[0].columns) for frame in frames])
-        typed = source.typed(raw, settings).with_columns(raw.get_column("source_row"))
-        schema = contracts.contract(source.rules(settings.contracts), name)
-        verdicts = contracts.enforce(typed, raw, schema).split([f.height for f in frames])
-        for at, frame, verdict in zip(positions, frames, verdicts, strict=True):
-            checked[at] = verdict.accepted, quarantine_rows(frame, verdict.failures)
-    return [checked[at] for at in range(len(tables))]
-
-
-def quarantine_rows(raw: pl.DataFrame, failures: pl.DataFrame) -> pl.DataFrame:
-    """Failed checks with the row number and the raw text a person will look for."""
-    if failures.is_empty():  # most files: nothing to look up
-        return pl.DataFrame(schema=QUARANTINE_SCHEMA)
-    failing = (
-        raw.with_row_index("row_index")
-        .filter(pl.col("row_index").is_in(failures.get_column("row_index").unique().implode()))
-        .unpivot(
-            index=["row_index", "source_row"],
-            variable_name="column_name",
-            value_name="raw_value",
-        )
-    )
-    return failures.join(
-        failing.with_columns(pl.col("row_index").cast(pl.Int64)),
-        on=["row_index", "column_name"],
-        how="left",
-    ).select("source_row", "column_name", "check_name", "raw_value")
+from tasks.read_errors import about_content
 
 
 def stage_files(
@@ -104,35 +28,62 @@ def stage_files(
 ) -> list[StagedFile]:
     """Fetch landed files, archive them, and read and check their rows, ready to record.
 
-    Unreadable files and bad rows are outcomes, not exceptions; only I/O failures raise. It
-    runs whole in a worker, so the flow's process never touches the files' bytes. The files'
-    rows are checked together (see check_rows), each file's verdict its own.
+    Whatever is wrong with a file's content makes it a rejected outcome, never an exception;
+    only I/O failures of landing or the lake raise, so that the task's retry applies. It runs
+    whole in a worker, so the flow's process never touches the files' bytes. The files' rows
+    are checked together (see check_rows), each file's verdict its own.
     """
     opened = [_open(file, settings, known) for file in landed]
-    checked = iter(check_rows([table for _, table in opened if table is not None], settings))
-    return [
-        StagedFile(outcome) if table is None else _staged(outcome, table, *next(checked), settings)
-        for outcome, table in opened
-    ]
+    checked = iter(check_rows([table for _, table, _ in opened if table is not None], settings))
+    staged = []
+    for outcome, table, trace in opened:
+        if table is None:
+            staged.append(StagedFile(outcome, trace=trace))
+            continue
+        verdict = next(checked)
+        if isinstance(verdict, BaseException):
+            staged.append(_rejected(outcome, verdict))
+        else:
+            staged.append(_staged(outcome, table, *verdict, settings))
+    return staged
 
 
 def _open(
     landed: LandedFile, settings: Settings, known: KnownFiles
-) -> tuple[FileOutcome, RawTable | None]:
-    """A file's outcome so far, and its rows unless it is unchanged or unreadable."""
+) -> tuple[FileOutcome, RawTable | None, str | None]:
+    """A file's outcome so far, its rows unless it is unchanged or unreadable, and the
+    traceback of an unexpected failure to read it."""
+    if landed.skipped:
+        return FileOutcome(landed.uri, "", 0, "skipped", error=landed.skipped), None, None
     content = read_bytes(landed.uri, settings)
     digest = sha256(content)
     outcome = FileOutcome(
         landed.uri, digest, len(content), status="unchanged", modified=landed.modified
     )
     if known.done(landed.uri, digest):
-        return outcome, None
+        return outcome, None, None
     archived = archive(content, digest, landed.name, settings)
     outcome = replace(outcome, archive_uri=archived)
     try:
-        return outcome, read_export(landed.uri, content, settings)
-    except UnreadableFile as exc:
-        return replace(outcome, status="rejected", error=str(exc)), None
+        return outcome, read_export(landed.uri, content, settings), None
+    except BaseException as exc:  # see about_content: the file's fault, or the run's
+        if not about_content(exc):
+            raise
+        rejected = _rejected(outcome, exc)
+        return rejected.outcome, None, rejected.trace
+
+
+def _rejected(outcome: FileOutcome, exc: BaseException) -> StagedFile:
+    """A file rejected for `exc`: its own message, or hhcast's failure named with the cause."""
+    if isinstance(exc, UnreadableFile):
+        return StagedFile(replace(outcome, status="rejected", error=str(exc)))
+    cause = " ".join(str(exc).split())[:300]
+    error = (
+        f"{outcome.uri}: hhcast could not read this file: {type(exc).__name__}: {cause}; "
+        "the file is archived in the lake"
+    )
+    trace = "".join(traceback.format_exception(exc))
+    return StagedFile(replace(outcome, status="rejected", error=error), trace=trace)
 
 
 def _staged(

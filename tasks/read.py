@@ -1,4 +1,4 @@
-"""Read a raw export (xlsx or csv) into text columns named canonically, detecting its layout.
+"""Read a raw export (workbook or CSV) into canonically named text columns, detecting its layout.
 
 The layout, and with it the source, is recognised from the header row, wherever it sits
 under titles and blank rows, never from the file or folder name.
@@ -6,22 +6,20 @@ under titles and blank rows, never from the file or folder name.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from xml.etree.ElementTree import XMLPullParser
 
-import fastexcel
 import polars as pl
 
 from hhcast.config import Settings
+from tasks.read_csv import csv_grid, decode, other_delimiter
+from tasks.read_errors import UnreadableFile
+from tasks.read_excel import Workbook
 
+__all__ = ["RawTable", "UnreadableFile", "read_export"]
 
-class UnreadableFile(ValueError):
-    """The file cannot be ingested at all; the message names the cause and the fix."""
+# How far down a header is looked for, only to say where it is when it sits too low.
+_HEADER_HUNT_ROWS = 10_000
 
 
 @dataclass(frozen=True)
@@ -35,172 +33,128 @@ class RawTable:
     encoding: str | None = None
 
 
+@dataclass(frozen=True)
+class _Layout:
+    source: str
+    name: str
+    headers: frozenset[str]  # normalised
+
+
 def read_export(name: str, content: bytes, settings: Settings) -> RawTable:
     """Read one export; raise UnreadableFile with an actionable message if it cannot be read."""
     if not content:
         raise UnreadableFile(f"{name}: the file is empty; re-export it from the source system")
     suffix = PurePosixPath(name).suffix.lower()
-    sources = [s for s in settings.sources.values() if suffix in s.extensions]
+    sources = [(n, s) for n, s in settings.sources.items() if suffix in s.extensions]
     if not sources:
         known = sorted({e for s in settings.sources.values() for e in s.extensions})
         raise UnreadableFile(
             f"{name}: '{suffix or 'no extension'}' is not a known export type ({', '.join(known)});"
             " remove it from landing or add its extension to a source in hhcast.yaml"
         )
+    layouts = [
+        _Layout(source_name, layout, frozenset(_normalise(h) for h in mapping.values()))
+        for source_name, source in sources
+        for layout, mapping in source.layouts.items()
+    ]
+    source_name, source = sources[0]
     encoding = None
-    if sources[0].format == "excel":
-        grid, first_row = _excel_grid(name, content), _first_used_row(content)
+    if source.format == "excel":
+        book = Workbook(name, content, settings)
+        grid = book.grid(0)
     else:
-        text, encoding = _decode(name, content, sources[0].encodings)
-        grid, first_row = _csv_grid(name, text, sources[0].delimiter), 1
-    header_at, source, layout = _find_header(name, grid, suffix, settings)
-    body = grid.slice(header_at + 1).with_columns(
-        (pl.int_range(pl.len()) + first_row + header_at + 1).cast(pl.Int32).alias("source_row")
-    )
+        text, encoding = decode(name, content, source.encodings, source_name)
+        book = None
+        try:
+            grid = csv_grid(name, text, source.delimiter)
+        except UnreadableFile:
+            _refuse_other_delimiter(name, text, source_name, source.delimiter, layouts, settings)
+            raise
+    data = [c for c in grid.columns if c != "source_row"]
     # Wholly blank rows carry nothing; a row with any cell set is data and stays, even when
     # only columns hhcast does not use are filled (its contract will then name what is missing).
-    body = body.filter(pl.any_horizontal(pl.col(grid.columns).str.strip_chars() != ""))
-    frame = _rename(body, grid.row(header_at), settings.sources[source].layouts[layout])
-    return RawTable(source, layout, frame, rows_read=frame.height, encoding=encoding)
-
-
-def _excel_grid(name: str, content: bytes) -> pl.DataFrame:
-    try:
-        reader = fastexcel.read_excel(content)
-        sheet = reader.load_sheet(0, header_row=None, dtypes="string")
-        return _unique_columns(sheet.to_polars())
-    except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise UnreadableFile(
-            f"{name}: not a readable Excel workbook ({type(exc).__name__}: {exc}); "
-            "open it in Excel and save it again as .xlsx, or re-export it"
-        ) from exc
-
-
-def _first_used_row(content: bytes) -> int:
-    """The sheet row number (1-based) of the first non-empty cell.
-
-    calamine starts its grid there, so this is what turns grid positions into the row
-    numbers a person sees in Excel.
-    """
-    with zipfile.ZipFile(io.BytesIO(content)) as book:
-        sheet = _first_sheet_path(book)
-        with book.open(sheet) as stream:
-            # Fed a few kilobytes at a time: the first cell is near the top of a sheet of
-            # megabytes, and parsing stops there.
-            parser = XMLPullParser(events=("end",))
-            while chunk := stream.read(4096):
-                parser.feed(chunk)
-                for _, element in parser.read_events():
-                    if element.tag.endswith("}c") and len(element):
-                        match = re.match(r"[A-Z]+(\d+)", element.get("r", ""))
-                        if match:
-                            return int(match.group(1))
-    return 1
-
-
-def _first_sheet_path(book: zipfile.ZipFile) -> str:
-    names = set(book.namelist())
-    workbook = book.read("xl/workbook.xml").decode("utf-8", "replace")
-    rels = book.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-    rid = re.search(r"<(?:\w+:)?sheet\b[^>]*\br:id=\"([^\"]+)\"", workbook)
-    if rid:
-        for rel in re.finditer(r"<Relationship\b[^>]*>", rels):
-            if f'Id="{rid.group(1)}"' in rel.group(0):
-                target = re.search(r'Target="([^"]+)"', rel.group(0)).group(1)
-                path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-                if path in names:
-                    return path
-    return "xl/worksheets/sheet1.xml"
-
-
-def _decode(name: str, content: bytes, encodings: list[str]) -> tuple[str, str]:
-    if b"\x00" in content[:65536]:
-        raise UnreadableFile(
-            f"{name}: holds NUL bytes, so it is not a text CSV (UTF-16 or a binary file renamed "
-            "to .csv?); save it as CSV in UTF-8 or Latin-1"
-        )
-    for encoding in encodings:
-        try:
-            return content.decode(encoding).lstrip("\ufeff"), encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFile(
-        f"{name}: cannot be decoded as any of {', '.join(encodings)}; save it as UTF-8, or add "
-        "its encoding to sources.aircraft_utilization.encodings in hhcast.yaml"
-    )
-
-
-def _csv_grid(name: str, text: str, delimiter: str) -> pl.DataFrame:
-    try:
-        grid = pl.read_csv(
-            text.encode("utf-8"),
-            has_header=False,
-            infer_schema=False,
-            separator=delimiter,
-        )
-    except pl.exceptions.ComputeError as exc:
-        line = _first_ragged_line(text, delimiter)
-        where = f" at line {line}" if line else ""
-        raise UnreadableFile(
-            f"{name}: malformed CSV{where} ({exc}); a value containing '{delimiter}' must be "
-            "quoted, fix or re-export the file"
-        ) from exc
-    return _unique_columns(grid)
-
-
-def _first_ragged_line(text: str, delimiter: str) -> int | None:
-    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-    width = None
-    for row in rows:
-        if row and width is None:
-            width = len(row)
-        elif row and len(row) != width:
-            return rows.line_num
-    return None
-
-
-def _unique_columns(grid: pl.DataFrame) -> pl.DataFrame:
-    return grid.rename({c: f"c{i}" for i, c in enumerate(grid.columns)})
+    filled = grid.select(pl.any_horizontal(pl.col(data).str.strip_chars() != "")).to_series()
+    first = filled.fill_null(False).arg_true()
+    start = first[0] if first.len() else 0
+    window = grid.slice(start, settings.ingest.header_search_rows).select(data).iter_rows()
+    found = _header_at(window, layouts)
+    if found is None:
+        if book is None:
+            _refuse_other_delimiter(name, text, source_name, source.delimiter, layouts, settings)
+        _explain_missing_header(name, grid.select(data), start, layouts, settings, book)
+    at, layout = found[0] + start, found[1]
+    body = grid.slice(at + 1).filter(filled.slice(at + 1))
+    mapping = settings.sources[layout.source].layouts[layout.name]
+    frame = _rename(body, grid.row(at), mapping)
+    return RawTable(layout.source, layout.name, frame, rows_read=frame.height, encoding=encoding)
 
 
 def _normalise(header: str | None) -> str:
     return " ".join((header or "").split()).casefold()
 
 
-def _find_header(
-    name: str, grid: pl.DataFrame, suffix: str, settings: Settings
-) -> tuple[int, str, str]:
-    """The grid row holding a known layout's header, and which source and layout it is."""
-    candidates = [
-        (source_name, layout_name, {_normalise(h) for h in mapping.values()})
-        for source_name, source in settings.sources.items()
-        if suffix in source.extensions
-        for layout_name, mapping in source.layouts.items()
-    ]
-    best_partial: tuple[int, str, str, set[str]] | None = None
-    for row_at, row in enumerate(grid.head(settings.ingest.header_search_rows).iter_rows()):
+def _header_at(rows, layouts: list[_Layout]) -> tuple[int, _Layout] | None:
+    """The first row holding every header of a layout (the layout with most headers wins)."""
+    for row_at, row in enumerate(rows):
         cells = {_normalise(v) for v in row if v}
-        matches = [(len(h), s, lay) for s, lay, h in candidates if h <= cells]
+        matches = [layout for layout in layouts if layout.headers <= cells]
         if matches:
-            _, source, layout = max(matches)
-            return row_at, source, layout
-        for s, lay, headers in candidates:
-            found = len(headers & cells)
-            if found and (best_partial is None or found > best_partial[0]):
-                best_partial = (found, s, lay, headers - cells)
+            return row_at, max(matches, key=lambda lay: (len(lay.headers), lay.source, lay.name))
+    return None
+
+
+def _refuse_other_delimiter(name, text, source_name, delimiter, layouts, settings) -> None:
+    lines = text[: 1 << 20].splitlines()[: settings.ingest.header_search_rows]
+    found = other_delimiter(lines, delimiter, [set(lay.headers) for lay in layouts])
+    if found is not None:
+        shown = {"\t": "\\t"}.get(found, found)
+        raise UnreadableFile(
+            f"{name}: its header is delimited by '{shown}', not '{delimiter}': set "
+            f'sources.{source_name}.delimiter: "{shown}" in hhcast.yaml (it applies to every '
+            "file of the source), or re-export the file with the configured delimiter"
+        )
+
+
+def _explain_missing_header(name, cells, start, layouts, settings, book) -> None:
+    """Raise what a person needs to know when no header row sits where it is looked for."""
     searched = settings.ingest.header_search_rows
-    if best_partial is None:
+    below = _header_at(cells.slice(start, _HEADER_HUNT_ROWS).iter_rows(), layouts)
+    if below is not None:
+        row = start + below[0] + 1
+        raise UnreadableFile(
+            f"{name}: the header of layout '{below[1].name}' is on row {row}, below the "
+            f"{searched} rows searched from the first filled one; remove the rows above it, or "
+            f"raise ingest.header_search_rows to {row - start} or more in hhcast.yaml"
+        )
+    for sheet in range(1, len(book.sheet_names) if book else 0):
+        other = book.grid(sheet, rows=searched + _HEADER_HUNT_ROWS).drop("source_row")
+        if _header_at(other.iter_rows(), layouts) is not None:
+            raise UnreadableFile(
+                f"{name}: the data is on sheet '{book.sheet_names[sheet]}', not on the first "
+                f"sheet ('{book.sheet_names[0]}') that hhcast reads; move that sheet first, or "
+                "save it alone as a workbook, and land it again"
+            )
+    best = None
+    for row in cells.slice(start, searched).iter_rows():
+        present = {_normalise(v) for v in row if v}
+        for layout in layouts:
+            found = len(layout.headers & present)
+            if found and (best is None or found > best[0]):
+                best = (found, layout, layout.headers - present)
+    if best is None:
         raise UnreadableFile(
             f"{name}: no header row of a known layout in its first {searched} rows "
             f"(empty, or not an export hhcast knows); check the file, or add its layout to "
             "hhcast.yaml"
         )
-    found, source, layout, missing = best_partial
+    found, layout, missing = best
+    mapping = settings.sources[layout.source].layouts[layout.name]
+    missing_names = sorted(raw for raw in mapping.values() if _normalise(raw) in missing)
     raise UnreadableFile(
-        f"{name}: missing required columns for layout '{layout}' of {source}: "
-        f"{', '.join(sorted(missing))} (found {found} of {found + len(missing)} in the best "
+        f"{name}: missing required columns for layout '{layout.name}' of {layout.source}: "
+        f"{', '.join(missing_names)} (found {found} of {found + len(missing)} in the best "
         f"header candidate); re-export with every column, or add this layout under "
-        f"sources.{source}.layouts in hhcast.yaml"
+        f"sources.{layout.source}.layouts in hhcast.yaml"
     )
 
 
@@ -208,7 +162,8 @@ def _rename(body: pl.DataFrame, header: tuple, mapping: dict[str, str]) -> pl.Da
     # The first column carrying a header name wins when an export repeats one.
     by_name: dict[str, str] = {}
     for column, value in zip(body.columns, header, strict=False):
-        by_name.setdefault(_normalise(value), column)
+        if column != "source_row":
+            by_name.setdefault(_normalise(value), column)
     return body.select(
         *(pl.col(by_name[_normalise(raw)]).alias(canonical) for canonical, raw in mapping.items()),
         "source_row",

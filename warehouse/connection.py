@@ -189,8 +189,36 @@ def writing(path: str | Path, *, timeout: float) -> Iterator[None]:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw, meta and ml schemas and tables if they do not exist yet (idempotent)."""
+    _widen_file_statuses(con)
     for name in SCHEMA_FILES:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
+def _widen_file_statuses(con: duckdb.DuckDBPyConnection) -> None:
+    """Give a warehouse made before files could be `skipped` the status check of meta.sql.
+
+    DuckDB cannot alter a check constraint, so the table is created anew and its rows copied.
+    """
+    ddl = first_row(
+        con,
+        "select sql from duckdb_tables() "
+        "where schema_name = 'meta' and table_name = 'ingested_files'",
+    )
+    if ddl is None or "'skipped'" in ddl[0]:
+        return
+    con.begin()
+    try:
+        con.execute("alter table meta.ingested_files rename to ingested_files_before_skipped")
+        con.execute((SCHEMA_DIR / "meta.sql").read_text(encoding="utf-8"))
+        con.execute(
+            "insert into meta.ingested_files by name "
+            "select * from meta.ingested_files_before_skipped"
+        )
+        con.execute("drop table meta.ingested_files_before_skipped")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def first_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:

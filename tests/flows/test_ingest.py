@@ -113,3 +113,65 @@ def test_cli_prints_the_summary_and_exits_non_zero_on_rejected_files(
     assert "empty.xlsx: the file is empty" in out
     (paths["landing"] / "empty.xlsx").unlink()
     assert main(["ingest"]) == 0
+
+
+@pytest.mark.slow  # a process of its own: Prefect's temporary API starts again (~30 s in all)
+def test_no_file_in_landing_can_stop_the_run(env, paths, events_xlsx, utilization_csv, tmp_path):
+    """One file of each kind that crashed `hhcast ingest`, beside good ones, through the CLI."""
+    import io
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from builders import LEGACY_HEADER, UTILIZATION_HEADER
+    from workbooks import ods_bytes, xls_bytes
+
+    landing = paths["landing"]
+    events_xlsx(landing / "good.xlsx", [ROW])
+    utilization_csv(landing / "good.csv", [UTIL])
+    (landing / "legacy.xlsx").write_bytes(xls_bytes([LEGACY_HEADER, ROW]))
+    (landing / "opendocument.xlsx").write_bytes(ods_bytes({"Events": [LEGACY_HEADER, ROW]}))
+    whole = (landing / "good.xlsx").read_bytes()
+    (landing / "truncated.xlsx").write_bytes(whole[: len(whole) // 2])
+    no_workbook = io.BytesIO()
+    with zipfile.ZipFile(no_workbook, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    (landing / "document.xlsx").write_bytes(no_workbook.getvalue())
+    header = ",".join(UTILIZATION_HEADER)
+    (landing / "mac.csv").write_bytes(f"{header}\r{','.join(UTIL)}\r".encode())
+    (landing / "binary.csv").write_bytes(bytes(range(1, 256)) * 64)
+    (landing / "quote.csv").write_bytes(f'{header}\n2019.03.07,"PR-GAA,B737NG\n'.encode())
+    (landing / "gone.csv").symlink_to(tmp_path / "deleted.csv")
+
+    hhcast = Path(sys.executable).parent / "hhcast"
+    run_env = {
+        **os.environ,
+        **env,
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }
+    run_env.pop("PREFECT_API_URL", None)  # its own temporary API, not this session's harness
+    done = subprocess.run(
+        [str(hhcast), "ingest"], env=run_env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    # Loaded: both good files, the .xls and the .ods under .xlsx names, the CR-only CSV.
+    assert "10 files (5 loaded, 4 rejected, 1 skipped)" in done.stdout
+    for name, reason in {
+        "truncated.xlsx": "not a readable Excel workbook (a damaged or truncated zip",
+        "document.xlsx": "not a readable Excel workbook (a zip archive without a workbook",
+        "binary.csv": "malformed CSV: it holds binary data",
+        "quote.csv": 'malformed CSV: a quote (") opens a field on line 2 and is never closed',
+        "gone.csv": "skipped, a symbolic link",
+    }.items():
+        assert f"-> {landing / name}: {reason}" in done.stdout, (name, done.stdout)
+    assert rows_in(paths["warehouse"], "raw.unscheduled_events") == 3
+    assert rows_in(paths["warehouse"], "raw.aircraft_utilization") == 2
+
+
+def rows_in(warehouse, table: str) -> int:
+    with connect(warehouse, read_only=True) as con:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]

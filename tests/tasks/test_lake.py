@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import pytest
 
 from tasks.lake import check_handed_over, land, list_landing
@@ -57,3 +59,29 @@ def test_a_hand_over_is_refused_whole_before_anything_lands(settings, paths, tmp
         check_handed_over([], settings)
     check_handed_over([str(good)], settings)  # one good file passes
     assert list(paths["landing"].iterdir()) == []
+
+
+def test_a_symlink_to_a_file_is_listed_as_that_file(settings, paths, tmp_path):
+    target = tmp_path / "exports" / "u.csv"
+    target.parent.mkdir()
+    target.write_bytes(b"Dep. Date,A/C\n")
+    (paths["landing"] / "u.csv").symlink_to(target)
+    (listed,) = list_landing(settings)
+    assert (listed.uri, listed.bytes, listed.skipped) == (str(paths["landing"] / "u.csv"), 14, None)
+
+
+def test_links_that_cannot_be_followed_are_listed_as_skipped_with_a_reason(
+    settings, paths, tmp_path
+):
+    landing = paths["landing"]
+    (landing / "gone.csv").symlink_to(tmp_path / "nowhere.csv")
+    (landing / "loop_a.csv").symlink_to(landing / "loop_b.csv")
+    (landing / "loop_b.csv").symlink_to(landing / "loop_a.csv")
+    (tmp_path / "folder").mkdir()
+    (landing / "folder").symlink_to(tmp_path / "folder")
+    reasons = {PurePosixPath(f.uri).name: f.skipped for f in list_landing(settings)}
+    assert set(reasons) == {"gone.csv", "loop_a.csv", "loop_b.csv", "folder"}
+    assert "points nowhere" in reasons["gone.csv"]
+    assert "cannot be followed" in reasons["loop_a.csv"]
+    assert "which is a folder" in reasons["folder"]
+    assert all(r.startswith(str(landing)) and "skipped" in r for r in reasons.values())

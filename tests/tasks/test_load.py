@@ -200,3 +200,29 @@ def test_recording_leaves_the_database_thread_setting_as_it_was(settings, paths,
         before = con.execute("select current_setting('threads')").fetchall()
         assert [o.status for o in ingest_landing(settings)] == ["loaded"]
         assert con.execute("select current_setting('threads')").fetchall() == before
+
+
+def test_symlinks_load_their_file_or_are_recorded_as_skipped(
+    settings, paths, events_xlsx, tmp_path
+):
+    from tasks.summary import IngestSummary
+
+    target = events_xlsx(tmp_path / "exports" / "e.xlsx", [ROW])
+    (paths["landing"] / "e.xlsx").symlink_to(target)
+    (paths["landing"] / "gone.xlsx").symlink_to(tmp_path / "exports" / "deleted.xlsx")
+    outcomes = ingest_landing(settings)
+    summary = IngestSummary(outcomes)
+    assert summary.by_status == {"loaded": 1, "skipped": 1}
+    assert not summary.rejected  # a link is not a bad export: the run does not fail for it
+    assert "gone.xlsx: skipped, a symbolic link to" in summary.render()
+    with connect(settings.warehouse, read_only=True) as con:
+        recorded = con.execute(
+            "select uri, status, error is not null from meta.ingested_files order by uri"
+        ).fetchall()
+    assert recorded == [
+        (str(paths["landing"] / "e.xlsx"), "loaded", False),
+        (str(paths["landing"] / "gone.xlsx"), "skipped", True),
+    ]
+    before = snapshot(settings)
+    assert sorted(o.status for o in ingest_landing(settings)) == ["skipped", "unchanged"]
+    assert snapshot(settings) == before

@@ -157,3 +157,26 @@ def test_the_newest_row_is_the_newest_after_an_incremental_delete(tmp_path):
         assert newest == date(2000, 1, 1) + timedelta(days=200010)
         top = con.execute("select day from daily order by day desc limit 1").fetchone()[0]
         assert top == newest
+
+
+def test_a_warehouse_made_before_skipped_files_accepts_them_and_keeps_its_rows(tmp_path):
+    from warehouse.connection import SCHEMA_DIR, ensure_schema
+
+    path = tmp_path / "old.duckdb"
+    before = (SCHEMA_DIR / "meta.sql").read_text().replace(", 'skipped')", ")")
+    assert "'skipped'" not in before
+    row = "('a.xlsx', 'abc', 1, null, null, 0, 0, 0, 'loaded', null, null, null, null, null, now())"
+    with connect(path) as con:
+        con.execute(before)
+        con.execute(f"insert into meta.ingested_files values {row}")
+    for _ in range(2):  # and a second time, as every run does, changes nothing
+        with connect(path) as con:
+            ensure_schema(con)
+            con.execute(
+                "insert or replace into meta.ingested_files (uri, sha256, bytes, rows_read, "
+                "rows_loaded, rows_quarantined, status, ingested_at) "
+                "values ('gone.xlsx', '', 0, 0, 0, 0, 'skipped', now())"
+            )
+    with connect(path, read_only=True) as con:
+        rows = con.execute("select uri, status from meta.ingested_files order by uri").fetchall()
+    assert rows == [("a.xlsx", "loaded"), ("gone.xlsx", "skipped")]

@@ -3,15 +3,16 @@ create schema if not exists meta;
 
 create table if not exists meta.ingested_files (
     uri              varchar not null,
-    sha256           varchar not null,
+    sha256           varchar not null,  -- '' for a skipped file, whose content was never read
     bytes            bigint not null,
     source           varchar,      -- unscheduled_events | aircraft_utilization
     layout           varchar,
     rows_read        integer not null,
     rows_loaded      integer not null,
     rows_quarantined integer not null,
+    -- skipped: not read at all, `error` says why (a broken symlink in landing, ...)
     status           varchar not null
-        check (status in ('loaded', 'rejected', 'skipped_duplicate', 'superseded')),
+        check (status in ('loaded', 'rejected', 'skipped_duplicate', 'superseded', 'skipped')),
     error            varchar,      -- what went wrong and what to do, for a person
     archive_uri      varchar,      -- the unchanged copy in the lake
     modified         varchar,      -- landing's change marker when read: S3 ETag or file mtime

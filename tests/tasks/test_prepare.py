@@ -1,0 +1,103 @@
+"""One file cannot stop the others: whatever goes wrong with its content makes it a rejection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tasks import prepare
+from tasks.ingest import prepare_files
+from tasks.lake import LandedFile
+from tasks.load import KnownFiles
+
+ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
+NOTHING_KNOWN = KnownFiles(statuses={}, listed={})
+
+
+def landed(path: Path) -> LandedFile:
+    return LandedFile(str(path), path.stat().st_size, "1")
+
+
+class PanicException(BaseException):
+    """What calamine's Rust panics look like from Python (pyo3 derives it from BaseException)."""
+
+
+@pytest.fixture
+def two_workbooks(paths, events_xlsx) -> list[LandedFile]:
+    good = events_xlsx(paths["landing"] / "good.xlsx", [ROW, ROW])
+    odd = events_xlsx(paths["landing"] / "odd.xlsx", [ROW[:1] + ["PR-ODD"] + ROW[2:]])
+    return [landed(good), landed(odd)]
+
+
+def reading_fails_for(name: str, error: BaseException, monkeypatch) -> None:
+    real = prepare.read_export
+
+    def read_export(uri, content, settings):
+        if uri.endswith(name):
+            raise error
+        return real(uri, content, settings)
+
+    monkeypatch.setattr(prepare, "read_export", read_export)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RuntimeError("boom"), KeyError("xl/workbook.xml"), PanicException("index out of bounds")],
+)
+def test_an_unexpected_failure_rejects_its_file_only(settings, two_workbooks, monkeypatch, error):
+    reading_fails_for("odd.xlsx", error, monkeypatch)
+    good, odd = prepare.stage_files(two_workbooks, settings, NOTHING_KNOWN)
+    assert (good.outcome.status, good.row_count) == ("loaded", 2)
+    assert odd.outcome.status == "rejected"
+    assert odd.outcome.error == (
+        f"{odd.outcome.uri}: hhcast could not read this file: {type(error).__name__}: {error}; "
+        "the file is archived in the lake"
+    )
+    assert Path(odd.outcome.archive_uri).read_bytes() == Path(odd.outcome.uri).read_bytes()
+    assert "Traceback" in odd.trace
+
+
+def test_an_interrupt_is_not_taken_for_a_bad_file(settings, two_workbooks, monkeypatch):
+    reading_fails_for("odd.xlsx", KeyboardInterrupt(), monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        prepare.stage_files(two_workbooks, settings, NOTHING_KNOWN)
+
+
+def test_landing_io_errors_still_raise_for_the_retry(settings, two_workbooks, monkeypatch):
+    def read_bytes(uri, settings):
+        raise ConnectionResetError("landing went away")
+
+    monkeypatch.setattr(prepare, "read_bytes", read_bytes)
+    with pytest.raises(OSError, match="landing went away"):
+        prepare.stage_files(two_workbooks, settings, NOTHING_KNOWN)
+
+
+def test_a_file_whose_typing_fails_does_not_take_its_group_down(
+    settings, two_workbooks, monkeypatch
+):
+    events = prepare.SOURCES["unscheduled_events"]
+
+    def typed(raw, s):
+        if "PR-ODD" in raw.get_column("registration").to_list():
+            raise ValueError("a parser met something it never saw")
+        return events.typed(raw, s)
+
+    monkeypatch.setitem(prepare.SOURCES, "unscheduled_events", replace(events, typed=typed))
+    good, odd = prepare.stage_files(two_workbooks, settings, NOTHING_KNOWN)
+    assert (good.outcome.status, good.outcome.rows_loaded) == ("loaded", 2)
+    assert odd.outcome.status == "rejected"
+    assert "ValueError: a parser met something it never saw" in odd.outcome.error
+
+
+def test_the_traceback_is_logged_once_at_debug_level(settings, two_workbooks, monkeypatch, caplog):
+    reading_fails_for("odd.xlsx", RuntimeError("boom"), monkeypatch)
+    with caplog.at_level(logging.DEBUG, logger="tasks"):
+        staged = prepare_files.fn(two_workbooks, settings, NOTHING_KNOWN)
+    assert [item.outcome.status for item in staged] == ["loaded", "rejected"]
+    traced = [r for r in caplog.records if "Traceback" in r.getMessage()]
+    assert len(traced) == 1 and traced[0].levelno == logging.DEBUG
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -66,7 +66,7 @@ def run_core(landing: Path, work: Path) -> dict:
     from tasks.ingest import batches, groups, prepare_files, split_unchanged
     from tasks.lake import list_landing
     from tasks.load import record
-    from tasks.prepare import worker_pool
+    from tasks.workers import worker_pool
     from warehouse.connection import held_open
 
     settings = load_settings().with_overrides(

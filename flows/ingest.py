@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Executor
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -34,8 +33,8 @@ from tasks.ingest import (
 )
 from tasks.lake import LandedFile, list_landing, retry_on_io_error
 from tasks.load import FileOutcome, KnownFiles, StagedFile, known_files
-from tasks.prepare import worker_pool
 from tasks.summary import IngestSummary, publish_ingest_summary
+from tasks.workers import WorkerPool, worker_pool
 from warehouse.connection import connect, ensure_schema, writing
 
 
@@ -65,7 +64,7 @@ def prepare_all(
     landed: list[LandedFile],
     settings: Settings,
     known: KnownFiles,
-    workers: Executor | None,
+    workers: WorkerPool | None,
 ) -> Iterator[StagedFile]:
     """Prepared files in landing order, `ingest.files_per_task` to a task, with
     `ingest.max_parallel_files` in flight: more groups than workers, so a worker that finishes

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Iterator
 
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 
 from hhcast.config import Settings
 from tasks.lake import LandedFile, retry_on_io_error
 from tasks.load import FileOutcome, KnownFiles, StagedFile, record
-from tasks.prepare import stage_files
+from tasks.prepare import died_reading, stage_files
+from tasks.workers import WorkerDied, WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -29,24 +30,64 @@ def prepare_files(
     landed: list[LandedFile],
     settings: Settings,
     known: KnownFiles,
-    workers: Executor | None = None,
+    workers: WorkerPool | None = None,
     label: str = "",
 ) -> list[StagedFile]:
     """Fetch, archive, read and check a few landed files (in a worker process when given one).
 
     Only I/O failures raise, and the retry is safe: nothing is written to the warehouse here
     and the archive is content-addressed. A file hhcast failed to read for a reason it did not
-    foresee is rejected with the cause; its traceback is logged here, once, at debug level
-    (the rejection already tells the user; the traceback is for whoever fixes hhcast).
+    foresee is rejected with the cause, and so is a file that kills the process reading it;
+    the traceback is logged here, once, as a warning whose traceback reaches the run's log in
+    the Prefect UI but not the terminal (the rejection already tells the user what to do).
     """
     if workers is None:
         staged = stage_files(landed, settings, known)
     else:
-        staged = workers.submit(stage_files, landed, settings, known).result()
+        staged = staged_in_workers(landed, settings, known, workers)
     for item in staged:
         if item.trace:
-            log.debug("%s\n%s", item.outcome.error, item.trace)
+            _logger().warning(
+                "%s", item.outcome.error, exc_info=(ReaderFailure, ReaderFailure(item.trace), None)
+            )
     return staged
+
+
+def staged_in_workers(
+    landed: list[LandedFile],
+    settings: Settings,
+    known: KnownFiles,
+    workers: WorkerPool,
+    stage: Callable[..., list[StagedFile]] = stage_files,
+) -> list[StagedFile]:
+    """The group in a worker; if a worker died, the group again, then file by file alone."""
+    try:
+        return workers.run(stage, landed, settings, known)
+    except WorkerDied:
+        pass  # perhaps another group's file killed the pool: try this group once more
+    try:
+        return workers.run(stage, landed, settings, known)
+    except WorkerDied:
+        pass
+    staged = []
+    for file in landed:
+        try:
+            staged += workers.run_alone(stage, [file], settings, known)
+        except WorkerDied:
+            staged.append(died_reading(file, settings))
+    return staged
+
+
+class ReaderFailure(Exception):
+    """An unforeseen failure to read a file; its text is the traceback the reader met."""
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    """The run's logger (its lines reach the Prefect UI), or this module's outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
 
 
 @task(
@@ -63,7 +104,7 @@ def ingest_files(
     landed: list[LandedFile],
     settings: Settings,
     known: KnownFiles,
-    workers: Executor | None = None,
+    workers: WorkerPool | None = None,
 ) -> list[FileOutcome]:
     """Prepare and record files one group after another, without Prefect (for tests and scripts)."""
     unchanged, changed = split_unchanged(landed, known)

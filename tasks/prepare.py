@@ -6,11 +6,7 @@ so a worker starts in about a second.
 
 from __future__ import annotations
 
-import multiprocessing
 import traceback
-from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import replace
 
 import polars as pl
@@ -73,6 +69,21 @@ def _open(
         return rejected.outcome, None, rejected.trace
 
 
+def died_reading(landed: LandedFile, settings: Settings) -> StagedFile:
+    """A file whose reader process died reading it (native code aborted): rejected, archived."""
+    content = read_bytes(landed.uri, settings)
+    digest = sha256(content)
+    archived = archive(content, digest, landed.name, settings)
+    outcome = FileOutcome(
+        landed.uri, digest, len(content), status="rejected", modified=landed.modified,
+        archive_uri=archived,
+        error=f"{landed.uri}: hhcast could not read this file: the process reading it died "
+        "(the spreadsheet reader aborted on damaged content); the file is archived in the "
+        "lake. Open and save it again in Excel, or re-export it",
+    )  # fmt: skip
+    return StagedFile(outcome)
+
+
 def _rejected(outcome: FileOutcome, exc: BaseException) -> StagedFile:
     """A file rejected for `exc`: its own message, or hhcast's failure named with the cause."""
     if isinstance(exc, UnreadableFile):
@@ -106,17 +117,3 @@ def _staged(
         last_date=days.max(),
     )
     return StagedFile(loaded, settings.sources[raw.source].table, accepted, quarantine)
-
-
-@contextmanager
-def worker_pool(processes: int) -> Iterator[Executor | None]:
-    """Processes that prepare files in parallel, or None to prepare them in this process.
-
-    Workers start on the first file submitted, so a run with nothing new starts none.
-    """
-    if processes < 1:
-        yield None
-        return
-    context = multiprocessing.get_context("spawn")  # fork is unsafe under Prefect's threads
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        yield pool

@@ -224,3 +224,19 @@ def test_an_unexpected_error_is_one_line_pointing_at_the_logged_traceback(
     assert "hhcast failed unexpectedly (ZeroDivisionError: a bug)" in err
     logged = (tmp_path / "hhcast" / "errors.log").read_text()
     assert "Traceback" in logged and "ZeroDivisionError: a bug" in logged
+
+
+def test_the_console_shows_a_log_line_without_its_traceback():
+    import logging
+
+    from hhcast.console import _WithoutTraceback
+
+    try:
+        raise ValueError("deep inside")
+    except ValueError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "it failed", None, None)
+        record.exc_info = sys.exc_info()
+    plain = logging.Formatter("%(levelname)s %(message)s")
+    assert "Traceback" in plain.format(logging.makeLogRecord(record.__dict__))
+    assert _WithoutTraceback(plain).format(record) == "ERROR it failed"
+    assert record.exc_info is not None  # other handlers (Prefect's API log) still get it

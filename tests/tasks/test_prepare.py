@@ -93,11 +93,39 @@ def test_a_file_whose_typing_fails_does_not_take_its_group_down(
     assert "ValueError: a parser met something it never saw" in odd.outcome.error
 
 
-def test_the_traceback_is_logged_once_at_debug_level(settings, two_workbooks, monkeypatch, caplog):
+def test_the_traceback_is_logged_once_with_the_rejection(
+    settings, two_workbooks, monkeypatch, caplog
+):
     reading_fails_for("odd.xlsx", RuntimeError("boom"), monkeypatch)
     with caplog.at_level(logging.DEBUG, logger="tasks"):
         staged = prepare_files.fn(two_workbooks, settings, NOTHING_KNOWN)
     assert [item.outcome.status for item in staged] == ["loaded", "rejected"]
-    traced = [r for r in caplog.records if "Traceback" in r.getMessage()]
-    assert len(traced) == 1 and traced[0].levelno == logging.DEBUG
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    traced = [r for r in caplog.records if r.exc_info]
+    assert len(traced) == 1 and traced[0].levelno == logging.WARNING
+    assert traced[0].getMessage() == staged[1].outcome.error
+    trace = logging.Formatter().formatException(traced[0].exc_info)
+    assert "Traceback" in trace and "RuntimeError: boom" in trace
+
+
+def test_a_file_that_kills_its_reader_is_rejected_and_the_others_load(settings, paths, events_xlsx):
+    from reader_killer import POISON, stage_or_abort
+
+    from tasks.ingest import staged_in_workers
+    from tasks.workers import WorkerPool
+
+    files = [
+        landed(events_xlsx(paths["landing"] / f"{name}.xlsx", [ROW])) for name in ("a", POISON, "b")
+    ]
+    pool = WorkerPool(1)
+    try:
+        staged = staged_in_workers(files, settings, NOTHING_KNOWN, pool, stage=stage_or_abort)
+        later = staged_in_workers(files[:1], settings, NOTHING_KNOWN, pool, stage=stage_or_abort)
+    finally:
+        pool.close()
+    assert [item.outcome.status for item in staged] == ["loaded", "rejected", "loaded"]
+    killed = staged[1].outcome
+    assert "poison.xlsx: hhcast could not read this file: the process reading it died" in (
+        killed.error
+    )
+    assert Path(killed.archive_uri).read_bytes() == Path(files[1].uri).read_bytes()
+    assert [item.outcome.status for item in later] == ["loaded"]  # the pool was replaced

@@ -64,9 +64,9 @@ def run_core(landing: Path, work: Path) -> dict:
     from flows.ingest import prepare_warehouse
     from hhcast.config import load_settings
     from tasks.ingest import batches, groups, prepare_files, split_unchanged
-    from tasks.lake import list_landing
-    from tasks.load import record
-    from tasks.workers import worker_pool
+    from tasks.raw.landing import list_landing
+    from tasks.raw.load import record
+    from tasks.raw.workers import worker_pool
     from warehouse.connection import held_open
 
     settings = load_settings().with_overrides(

@@ -37,9 +37,9 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks.metrics import forecast_errors
-from tasks.training import train_candidate
-from tasks.training_data import load_training_set, time_split
+from tasks.ml.dataset import load_training_set, time_split
+from tasks.ml.metrics import forecast_errors
+from tasks.ml.training import train_candidate
 from warehouse.connection import connect
 
 BENCH = Path(__file__).resolve().parent

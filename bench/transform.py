@@ -35,10 +35,10 @@ from pathlib import Path
 
 from hhcast.config import Settings, find_config_file, load_settings
 from hhcast.sample import PRESETS, generate
-from tasks.build import build_model, plan_build
-from tasks.data_tests import discover_tests, run_tests
-from tasks.models import discover, fingerprint
-from tasks.versions import record_version
+from tasks.marts.build import build_model, plan_build
+from tasks.marts.data_tests import discover_tests, run_tests
+from tasks.marts.project import discover, fingerprint
+from tasks.marts.versions import record_version
 from warehouse.connection import connect, ensure_schema
 
 BENCH = Path(__file__).resolve().parent

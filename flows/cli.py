@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tasks.summary import IngestSummary
+    from tasks.ingest import IngestSummary
 
-from hhcast.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
+from flows.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
 
 prepare_environment()
 
@@ -135,10 +135,9 @@ def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
 
 def _outcome(state):
     """A flow's summary and whether it failed; a crash (not a reported failure) is raised."""
-    result = state.result(raise_on_failure=False)
-    if isinstance(result, BaseException):
-        raise result
-    return result, state.is_failed()
+    from tasks.states import value_of
+
+    return value_of(state), state.is_failed()
 
 
 def _transform(args: argparse.Namespace) -> int:
@@ -209,7 +208,7 @@ def _models(args: argparse.Namespace) -> int:
     import polars as pl
 
     from hhcast.config import load_settings
-    from tasks.registry import list_models
+    from tasks.ml.registry import list_models
     from warehouse.connection import connect
 
     with connect(load_settings().warehouse, read_only=True) as con:
@@ -221,18 +220,18 @@ def _models(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     from hhcast.config import load_settings
-    from tasks.registry import RegistryError, decide, rollback_decision
+    from tasks.ml.registry import RegistryError, decide, rollback_decision
     from warehouse.connection import connect, ensure_schema, writer_lock
 
     settings = load_settings()
-    if not settings.warehouse.exists():  # a rollback never creates a warehouse
+    if not settings.warehouse.path.exists():  # a rollback never creates a warehouse
         print(
             f"hhcast rollback: warehouse {settings.warehouse} does not exist: there is no "
             "champion to roll back",
             file=sys.stderr,
         )
         return CONFIGURATION
-    wait = settings.ingest.writer_lock_timeout_seconds
+    wait = settings.warehouse.writer_lock_timeout_seconds
     with (
         writer_lock(settings.warehouse, timeout=wait),
         connect(settings.warehouse, timeout=wait) as con,

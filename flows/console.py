@@ -36,7 +36,7 @@ def prepare_environment() -> None:
 def explain(exc: BaseException) -> tuple[str, int]:
     """The message and exit code for a failure that ended a command."""
     from hhcast.config import ConfigError
-    from tasks.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
+    from tasks.ml.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
     from warehouse.connection import WarehouseBusy, WarehouseUnavailable
 
     if isinstance(exc, KeyboardInterrupt):

@@ -20,9 +20,10 @@ from flows.ingest import ingest
 from flows.train import train_models
 from flows.transform import transform
 from hhcast.config import load_settings
-from tasks.registry import ModelRecord
-from tasks.summary import IngestSummary
-from tasks.train import TrainingSummary, current_champion, untrained_version
+from tasks.ingest import IngestSummary
+from tasks.ml.registry import ModelRecord
+from tasks.states import value_of
+from tasks.train import TrainingSkipped, TrainingSummary, current_champion
 from tasks.transform import BuildSummary
 
 
@@ -71,33 +72,25 @@ def pipeline(
 ) -> PipelineSummary | State:
     """Ingest new exports from landing (or `source`), rebuild the features, train if needed."""
     ingested = ingest(source=source, return_state=True)
-    loaded = _result(ingested)
+    loaded = value_of(ingested)
     built = transform(full_refresh=full_refresh, return_state=True)
-    rebuilt = _result(built)
+    rebuilt = value_of(built)
     ok = ingested.is_completed() and built.is_completed()
-    settings = load_settings()
-    trained = train_error = skipped = None
+    trained = train_error = skipped = champion = None
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
-    elif not retrain and not untrained_version(settings, promotion or settings.promotion.policy):
-        skipped = "models were trained on the latest dataset version already"
     else:
-        training = train_models(promotion=promotion, return_state=True)
+        training = train_models(promotion=promotion, if_untrained=not retrain, return_state=True)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
+        elif isinstance(outcome, TrainingSkipped):
+            skipped, champion = outcome.reason, outcome.champion
         else:
-            trained = outcome
-    champion = current_champion(settings)
+            trained, champion = outcome, outcome.champion
+    if champion is None:  # training failed or did not run: the registry says who is champion
+        champion = current_champion(load_settings())
     summary = PipelineSummary(loaded, rebuilt, trained, champion, ok, train_error, skipped)
     if not summary.ok:
         return Failed(message=summary.headline(), data=summary)
     return summary
-
-
-def _result(state: State):
-    """A subflow's return value; a crash (not a reported failure) is raised."""
-    value = state.result(raise_on_failure=False)
-    if isinstance(value, BaseException):
-        raise value
-    return value

@@ -9,26 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
 from flows.pipeline import PipelineSummary, pipeline
 from hhcast.config import load_settings
-from tasks.lake import check_handed_over, land, retry_on_io_error
-
-
-@task(
-    name="land-file",
-    task_run_name="land-{source}",
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=[1, 5, 15],
-    retry_condition_fn=retry_on_io_error,
-)
-def land_file(source: str) -> str:
-    """Copy one handed-over file into landing; return its landing URI."""
-    return land(source, load_settings())
+from tasks.ingest import land_file
+from tasks.raw.landing import check_handed_over
+from tasks.states import value_of
 
 
 @flow(name="retrain", log_prints=True)
@@ -41,9 +29,7 @@ def retrain(
     landed = [land_file(source) for source in files]
     get_run_logger().info("landed %d files: %s", len(landed), ", ".join(landed))
     run = pipeline(promotion=promotion, retrain=True, return_state=True)
-    summary = run.result(raise_on_failure=False)
-    if isinstance(summary, BaseException):  # a crash, not a reported failure
-        raise summary
+    summary = value_of(run)
     if not run.is_completed():
         return Failed(message=run.message, data=summary)
     return summary

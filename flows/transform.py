@@ -19,9 +19,9 @@ from prefect.runtime import flow_run
 from prefect.states import Failed, State
 
 from hhcast.config import Settings, load_settings
-from tasks.build import BuildPlan
-from tasks.data_tests import DataTest
-from tasks.models import Model
+from tasks.marts.build import BuildPlan
+from tasks.marts.data_tests import DataTest
+from tasks.marts.project import SqlModel
 from tasks.transform import (
     BuildSummary,
     DataTestsFailed,
@@ -37,7 +37,7 @@ from warehouse.connection import writing
 
 
 def build_graph(
-    models: list[Model],
+    models: list[SqlModel],
     tests: list[DataTest],
     decided: BuildPlan,
     settings: Settings,
@@ -80,7 +80,7 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     settings = load_settings()
     models, tests, digest = discover_project(settings)
     build_id = flow_run.get_id() or uuid.uuid4().hex
-    timeout = settings.ingest.writer_lock_timeout_seconds
+    timeout = settings.warehouse.writer_lock_timeout_seconds
     # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
     with writing(settings.warehouse, timeout=timeout):
         decided = plan(settings, models, digest, full_refresh)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,19 @@ class S3Settings(_Strict):
     endpoint_url: str | None = None
 
 
+class WarehouseSettings(_Strict):
+    """The DuckDB file and how long a writer waits for it; usable wherever a path is."""
+
+    path: Path
+    writer_lock_timeout_seconds: float = Field(900, ge=0)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
 class IngestSettings(_Strict):
     max_parallel_files: int = Field(64, ge=1)
     files_per_task: int = Field(16, ge=1)
@@ -35,7 +49,6 @@ class IngestSettings(_Strict):
     batch_rows: int = Field(500_000, ge=1)
     header_search_rows: int = Field(20, ge=1)
     max_sheet_cells: int = Field(10_000_000, ge=1)
-    writer_lock_timeout_seconds: float = Field(900, ge=0)
     ignore_names: list[str] = []
 
 
@@ -142,7 +155,7 @@ class Settings(_Strict):
 
     landing: str
     lake: str
-    warehouse: Path
+    warehouse: WarehouseSettings
     s3: S3Settings = S3Settings()
     ingest: IngestSettings = IngestSettings()
     sources: dict[str, SourceSettings]
@@ -153,6 +166,30 @@ class Settings(_Strict):
     training: TrainingSettings
     promotion: PromotionSettings = PromotionSettings()
     source_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warehouse_section(cls, raw: Any) -> Any:
+        """`warehouse: <path>` is the section's path; ingest.writer_lock_timeout_seconds moved."""
+        if not isinstance(raw, dict):
+            return raw
+        raw = dict(raw)
+        if isinstance(raw.get("warehouse"), str | Path):
+            raw["warehouse"] = {"path": raw["warehouse"]}
+        ingest = raw.get("ingest")
+        if isinstance(ingest, dict) and "writer_lock_timeout_seconds" in ingest:
+            ingest = dict(ingest)
+            moved = ingest.pop("writer_lock_timeout_seconds")
+            raw["ingest"] = ingest
+            warnings.warn(
+                "ingest.writer_lock_timeout_seconds has moved to warehouse.writer_lock_timeout_"
+                "seconds (it serves every writer); the old key is read until the next release",
+                FutureWarning,
+                stacklevel=2,
+            )
+            if isinstance(raw.get("warehouse"), dict):
+                raw["warehouse"] = {"writer_lock_timeout_seconds": moved, **raw["warehouse"]}
+        return raw
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with top-level keys replaced (for CLI flags such as --source)."""
@@ -204,6 +241,8 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
 def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ) -> list[str]:
     """Write HHCAST_A__B=value into raw['a']['b'] (value parsed as YAML); return names used."""
     used = []
+    if not isinstance(raw.get("warehouse"), dict):  # `warehouse: <path>` is the short form
+        raw["warehouse"] = {} if raw.get("warehouse") is None else {"path": raw["warehouse"]}
     for name, value in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
             continue
@@ -218,6 +257,9 @@ def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ) 
         except yaml.YAMLError:
             parsed = value
         # Paths and URIs stay strings even when YAML would read them as something else.
-        node[keys[-1]] = value if keys[-1] in {"landing", "lake", "warehouse"} else parsed
+        if keys == ["warehouse"]:  # HHCAST_WAREHOUSE names the file, as before the section
+            node["warehouse"]["path"] = value
+        else:
+            node[keys[-1]] = value if keys[-1] in {"landing", "lake", "path"} else parsed
         used.append(name)
     return used

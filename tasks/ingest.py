@@ -1,21 +1,120 @@
-"""Ingest landed files: fetch, archive, read, type and check rows, then record them in batches."""
+"""The ingest flow's Prefect tasks: list landing, prepare and record files, land hand-overs,
+and the run's summary (for the terminal, the Prefect UI and the exit code).
+
+The work is in tasks/raw/; here it gets retries, concurrency and names in the Prefect UI.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
+from prefect.futures import PrefectFuture
 
-from hhcast.config import Settings
-from tasks.lake import LandedFile, retry_on_io_error
-from tasks.load import FileOutcome, KnownFiles, StagedFile, record
-from tasks.prepare import died_reading, stage_files
-from tasks.workers import WorkerDied, WorkerPool
+from hhcast.config import Settings, load_settings
+from tasks.raw.batches import batches, group_label, groups, split_unchanged
+from tasks.raw.landing import LandedFile, land, list_landing
+from tasks.raw.load import FileOutcome, KnownFiles, StagedFile, known_files, record
+from tasks.raw.prepare import died_reading, stage_files
+from tasks.raw.workers import WorkerDied, WorkerPool, worker_pool
+from warehouse.connection import connect, ensure_schema
+from warehouse.lake import retry_on_io_error
 
 log = logging.getLogger(__name__)
+
+
+@task(
+    name="list-landing",
+    retries=3,
+    retry_delay_seconds=[2, 10, 30],
+    retry_condition_fn=retry_on_io_error,
+    cache_policy=NO_CACHE,
+)
+def list_landing_files(settings: Settings) -> list[LandedFile]:
+    """The files waiting in landing."""
+    files = list_landing(settings)
+    get_run_logger().info("%d files in landing %s", len(files), settings.landing)
+    return files
+
+
+@task(name="prepare-warehouse", cache_policy=NO_CACHE)
+def prepare_warehouse(settings: Settings) -> KnownFiles:
+    """Create the raw and meta tables if needed; return the files already seen."""
+    with connect(settings.warehouse) as con:
+        ensure_schema(con)
+    return known_files(settings.warehouse)
+
+
+def ingest_all(
+    landed: list[LandedFile], settings: Settings, known: KnownFiles, *, as_tasks: bool = True
+) -> list[FileOutcome]:
+    """Prepare every changed file and record them in batches, each while the next is prepared.
+
+    Files are prepared `ingest.files_per_task` to a task with `ingest.max_parallel_files` in
+    flight: more groups than workers, so a worker that finishes before the oldest group takes
+    a waiting one instead of idling. With `as_tasks=False` the same steps run as plain calls,
+    one after another (tests and scripts without a Prefect API).
+    """
+    unchanged, changed = split_unchanged(landed, known)
+    with worker_pool(settings.ingest.worker_processes) as workers:
+        staged = _prepared(changed, settings, known, workers, as_tasks)
+        rows = settings.ingest.batch_rows
+        loads = [_record(batch, settings, as_tasks) for batch in batches(staged, rows)]
+    return unchanged + [outcome for load in loads for outcome in _value(load)]
+
+
+def _prepared(
+    landed: list[LandedFile],
+    settings: Settings,
+    known: KnownFiles,
+    workers: WorkerPool | None,
+    as_tasks: bool,
+) -> Iterator[StagedFile]:
+    """Prepared files in landing order, a bounded number of groups in flight."""
+    size = settings.ingest.files_per_task
+    in_flight = max(1, settings.ingest.max_parallel_files // size)
+    running: deque[PrefectFuture | list[StagedFile]] = deque()
+    for group in groups(landed, size):
+        if len(running) >= in_flight:
+            yield from _value(running.popleft())
+        if as_tasks:
+            running.append(
+                prepare_files.submit(group, settings, known, workers, group_label(group))
+            )
+        else:
+            running.append(prepare_files.fn(group, settings, known, workers))
+    while running:
+        yield from _value(running.popleft())
+
+
+def _record(batch: list[StagedFile], settings: Settings, as_tasks: bool):
+    if not as_tasks:
+        return record(settings.warehouse, batch)
+    label = f"{len(batch)} files, {sum(item.row_count for item in batch):,} rows"
+    return load_files.submit(batch, settings, label)
+
+
+def _value(run: PrefectFuture | list):
+    return run.result() if isinstance(run, PrefectFuture) else run
+
+
+@task(
+    name="land-file",
+    task_run_name="land-{source}",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    retry_condition_fn=retry_on_io_error,
+)
+def land_file(source: str) -> str:
+    """Copy one handed-over file into landing; return its landing URI."""
+    return land(source, load_settings())
 
 
 @task(
@@ -100,65 +199,75 @@ def load_files(staged: list[StagedFile], settings: Settings, label: str) -> list
     return record(settings.warehouse, staged)
 
 
-def ingest_files(
-    landed: list[LandedFile],
-    settings: Settings,
-    known: KnownFiles,
-    workers: WorkerPool | None = None,
-) -> list[FileOutcome]:
-    """Prepare and record files one group after another, without Prefect (for tests and scripts)."""
-    unchanged, changed = split_unchanged(landed, known)
-    staged = [
-        item
-        for group in groups(changed, settings.ingest.files_per_task)
-        for item in prepare_files.fn(group, settings, known, workers)
-    ]
-    return unchanged + [
-        o
-        for batch in batches(staged, settings.ingest.batch_rows)
-        for o in record(settings.warehouse, batch)
-    ]
+@dataclass(frozen=True)
+class IngestSummary:
+    """The outcomes of one ingest run, one per landed file."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def by_status(self) -> Counter[str]:
+        return Counter(o.status for o in self.outcomes)
+
+    @property
+    def rejected(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.status == "rejected"]
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(o.rows_loaded for o in self.outcomes)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(o.rows_quarantined for o in self.outcomes)
+
+    def headline(self) -> str:
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.by_status.items()))
+        return (
+            f"{len(self.outcomes)} files ({counts or 'none'}); {self.rows_loaded:,} rows loaded, "
+            f"{self.rows_quarantined:,} rows quarantined"
+        )
+
+    def table(self) -> list[dict[str, object]]:
+        """One row per file that needed work (unchanged files are counted, not listed)."""
+        return [
+            {
+                "file": o.uri,
+                "status": o.status,
+                "layout": o.layout or "",
+                "rows read": o.rows_read,
+                "loaded": o.rows_loaded,
+                "quarantined": o.rows_quarantined,
+                "error": o.error or "",
+            }
+            for o in self.outcomes
+            if o.status != "unchanged"
+        ]
+
+    def render(self, limit: int = 15) -> str:
+        """A plain-text report for the terminal: the headline, then files that need a look."""
+        attention = [r for r in self.table() if r["status"] != "loaded" or r["quarantined"]]
+        attention.sort(key=lambda r: (r["status"] == "loaded", -int(r["quarantined"])))
+        lines = [self.headline()]
+        if attention:
+            lines.append(f"{'status':<18} {'rows':>9} {'quar.':>6}  file")
+        for row in attention[:limit]:
+            counts = f"{row['rows read']:>9,} {row['quarantined']:>6,}"
+            lines.append(f"{row['status']:<18} {counts}  {row['file']}")
+            if row["error"]:
+                lines.append(f"{'':<18} -> {row['error']}")
+        if len(attention) > limit:
+            lines.append(f"... and {len(attention) - limit} more (see meta.ingested_files)")
+        if self.rows_quarantined:
+            lines.append('quarantined rows: hhcast sql "select * from meta.quarantine"')
+        return "\n".join(lines)
 
 
-def split_unchanged(
-    landed: list[LandedFile], known: KnownFiles
-) -> tuple[list[FileOutcome], list[LandedFile]]:
-    """The outcomes of files listed as they were when recorded (not read again), and the rest.
-
-    A file listed with the size and change marker (S3 ETag, file mtime) it had when it was
-    recorded is taken as unchanged; any rewrite changes the marker, so the file is read and
-    its content hash decides.
-    """
-    unchanged, changed = [], []
-    for file in landed:
-        outcome = known.unchanged(file)
-        if outcome is None:
-            changed.append(file)
-        else:
-            unchanged.append(outcome)
-    return unchanged, changed
-
-
-def groups(landed: list[LandedFile], size: int) -> Iterator[list[LandedFile]]:
-    """Consecutive groups of `size` files (the last may be smaller), prepared together."""
-    for start in range(0, len(landed), size):
-        yield landed[start : start + size]
-
-
-def group_label(group: list[LandedFile]) -> str:
-    """How a group of files is named in Prefect's UI."""
-    if len(group) == 1:
-        return group[0].name
-    return f"{group[0].name} .. {group[-1].name} ({len(group)} files)"
-
-
-def batches(staged: Iterable[StagedFile], rows: int) -> Iterator[list[StagedFile]]:
-    """Consecutive groups of files, each closed once it holds `rows` rows (files never split)."""
-    group: list[StagedFile] = []
-    for item in staged:
-        group.append(item)
-        if sum(i.row_count for i in group) >= rows:
-            yield group
-            group = []
-    if group:
-        yield group
+@task(name="publish-ingest-summary", cache_policy=NO_CACHE)
+def publish_ingest_summary(summary: IngestSummary) -> None:
+    """Show the run's files in the Prefect UI as a table artifact."""
+    create_table_artifact(
+        key="ingest-summary",
+        table=summary.table() or [{"file": "(no new or changed files)"}],
+        description=f"**Ingest**: {summary.headline()}",
+    )

@@ -13,19 +13,27 @@ from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import CandidateSettings, Settings
 from hhcast.version import code_version
-from tasks import artifacts, registry
-from tasks.lake import retry_on_io_error
-from tasks.promotion import Comparison, compare
-from tasks.registry import Decision, ModelRecord
-from tasks.training import FoldScore, TrainedCandidate, train_candidate
-from tasks.training_data import TimeSplit, TrainingSet, load_training_set
+from tasks.ml import artifacts, registry
+from tasks.ml.dataset import TimeSplit, TrainingSet, load_training_set
+from tasks.ml.promotion import Comparison, compare
+from tasks.ml.registry import Decision, ModelRecord
+from tasks.ml.training import FoldScore, TrainedCandidate, train_candidate
 from warehouse.connection import connect, ensure_schema, first_row, writer_lock
+from warehouse.lake import retry_on_io_error
 
 LAKE_RETRIES = {
     "retries": 3,
     "retry_delay_seconds": [1, 5, 15],
     "retry_condition_fn": retry_on_io_error,
 }
+
+
+@dataclass(frozen=True)
+class TrainingSkipped:
+    """A training run that found nothing to train (see train_models' `if_untrained`)."""
+
+    reason: str
+    champion: ModelRecord | None
 
 
 @dataclass
@@ -70,7 +78,7 @@ class TrainingSummary:
 @task(name="load-dataset-version", cache_policy=NO_CACHE, **LAKE_RETRIES)
 def load_dataset(settings: Settings, version_id: str | None) -> TrainingSet:
     """The complete weeks of a recorded dataset version (default: the latest)."""
-    with writer_lock(settings.warehouse, timeout=settings.ingest.writer_lock_timeout_seconds):
+    with writer_lock(settings.warehouse, timeout=_wait(settings)):
         return load_training_set(settings, version_id)
 
 
@@ -86,27 +94,28 @@ def train(name: str, candidate: CandidateSettings, split: TimeSplit, settings: S
     return trained
 
 
-@task(name="register-models", cache_policy=NO_CACHE, **LAKE_RETRIES)
+@task(name="store-artifacts", cache_policy=NO_CACHE, **LAKE_RETRIES)
+def store_artifacts(
+    trained: list[TrainedCandidate], settings: Settings
+) -> dict[str, tuple[str, str]]:
+    """Each model's artifact in the lake: its URI and sha256, by model id."""
+    return {c.model_id: artifacts.store(c.forecaster, settings) for c in trained}
+
+
+@task(name="register-models", cache_policy=NO_CACHE)
 def register(
     trained: list[TrainedCandidate],
+    stored: dict[str, tuple[str, str]],
     challenger: TrainedCandidate,
     dataset: TrainingSet,
+    bootstrap: Decision,
     run_id: str,
     settings: Settings,
 ) -> ModelRecord:
-    """Store each artifact in the lake, then record the run's models and scores in one go.
+    """Record the run's models and scores in one transaction; return the champion.
 
-    Before the first champion exists, the run's naive baseline becomes it in the same
-    transaction. Returns the champion.
+    Before the first champion exists, `bootstrap` installs one in the same transaction.
     """
-    stored = {c.model_id: artifacts.store(c.forecaster, settings) for c in trained}
-    baseline = next(c for c in trained if c.algorithm == "naive")
-    bootstrap = Decision(
-        action="bootstrap", from_model=None, to_model=baseline.model_id,
-        champion_after=baseline.model_id, policy="bootstrap", decided_by="policy",
-        note="first training: the naive baseline is champion until a model beats it",
-        metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
-    )  # fmt: skip
     with _locked(settings) as con:
         registry.register_run(
             con, trained, stored,
@@ -219,7 +228,7 @@ def _locked(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def _wait(settings: Settings) -> float:
     """How long a writer waits for the warehouse: for another flow, or an analyst's session."""
-    return settings.ingest.writer_lock_timeout_seconds
+    return settings.warehouse.writer_lock_timeout_seconds
 
 
 @task(name="check-training-needed", cache_policy=NO_CACHE)

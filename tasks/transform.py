@@ -10,10 +10,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
-from tasks.build import BuildPlan, ModelRun, build_model, plan_build
-from tasks.data_tests import DataTest, DataTestResult, discover_tests, run_tests
-from tasks.models import Model, Window, discover, fingerprint
-from tasks.versions import DatasetVersion, record_version
+from tasks.marts.build import BuildPlan, ModelRun, build_model, plan_build
+from tasks.marts.data_tests import DataTest, DataTestResult, discover_tests, run_tests
+from tasks.marts.project import SqlModel, Window, discover, fingerprint
+from tasks.marts.versions import DatasetVersion, record_version
 from warehouse.connection import connect, ensure_schema
 
 
@@ -76,15 +76,15 @@ class BuildSummary:
         return "\n".join(lines)
 
 
-@task(name="discover-models", cache_policy=NO_CACHE)
-def discover_project(settings: Settings) -> tuple[list[Model], list[DataTest], str]:
+@task(name="discover-project", cache_policy=NO_CACHE)
+def discover_project(settings: Settings) -> tuple[list[SqlModel], list[DataTest], str]:
     """The SQL models in build order, their data tests, and the models' fingerprint."""
     models = discover(settings)
     return models, discover_tests(models, settings), fingerprint(models, settings)
 
 
 @task(name="plan-build", cache_policy=NO_CACHE)
-def plan(settings: Settings, models: list[Model], digest: str, full_refresh: bool) -> BuildPlan:
+def plan(settings: Settings, models: list[SqlModel], digest: str, full_refresh: bool) -> BuildPlan:
     """Decide between a full build, an incremental one over a window, or nothing to do."""
     with connect(settings.warehouse) as con:
         ensure_schema(con)
@@ -94,7 +94,7 @@ def plan(settings: Settings, models: list[Model], digest: str, full_refresh: boo
 
 
 @task(name="build-model", task_run_name="build {model.name}", cache_policy=NO_CACHE)
-def build(model: Model, settings: Settings, window: Window | None) -> ModelRun:
+def build(model: SqlModel, settings: Settings, window: Window | None) -> ModelRun:
     """Materialise one model (its own connection: tasks may run in other threads)."""
     with connect(settings.warehouse) as con:
         return build_model(con, model, settings, window)

@@ -18,7 +18,7 @@ from hhcast.config import Settings, load_settings
 
 @pytest.fixture(scope="session", autouse=True)
 def project_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The parsed-SQL cache of this session (tasks/project_cache.py), never the user's own."""
+    """The parsed-SQL cache of this session (tasks/marts/project_cache.py), never the user's own."""
     folder = tmp_path_factory.mktemp("xdg-cache")
     os.environ["XDG_CACHE_HOME"] = str(folder)
     return folder / "hhcast"

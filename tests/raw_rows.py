@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from tasks.build import build_model
-from tasks.models import discover
+from tasks.marts.build import build_model
+from tasks.marts.project import discover
 from warehouse.connection import connect, ensure_schema
 
 EVENT_COLUMNS = (

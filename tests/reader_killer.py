@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tasks.prepare import stage_files
+from tasks.raw.prepare import stage_files
 
 POISON = "poison"
 

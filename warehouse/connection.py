@@ -156,7 +156,7 @@ def writer_lock(path: str | Path, *, timeout: float = 900.0) -> Iterator[None]:
                     raise WarehouseBusy(
                         f"warehouse {path} is being written by {holder} and stayed locked for "
                         f"{timeout:.0f} s; wait for that run to finish or raise "
-                        "ingest.writer_lock_timeout_seconds"
+                        "warehouse.writer_lock_timeout_seconds"
                     ) from None
                 if not announced:
                     log.warning("waiting for the warehouse writer lock held by %s", holder)

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import duckdb
 
 from hhcast.config import Settings
-from tasks.models import Model, Window, render
+from tasks.marts.project import SqlModel, Window, render
 from warehouse.connection import first_row
 
 
@@ -23,7 +23,7 @@ class BuildPlan:
     files: list[tuple[str, str]]  # (uri, sha256) of every loaded file the build covers
     window: Window | None = None
 
-    def window_for(self, model: Model) -> Window | None:
+    def window_for(self, model: SqlModel) -> Window | None:
         """The window `build_model` gets: an incremental build's, for incremental tables and
         for views (left as they are: the plan found their SQL unchanged); None for the rest,
         which are rebuilt whole."""
@@ -70,7 +70,7 @@ def affected_window(first: date, last: date, settings: Settings) -> Window:
 
 def plan_build(
     con: duckdb.DuckDBPyConnection,
-    models: list[Model],
+    models: list[SqlModel],
     settings: Settings,
     fingerprint: str,
     full_refresh: bool = False,
@@ -138,7 +138,7 @@ def plan_build(
 
 
 def build_model(
-    con: duckdb.DuckDBPyConnection, model: Model, settings: Settings, window: Window | None
+    con: duckdb.DuckDBPyConnection, model: SqlModel, settings: Settings, window: Window | None
 ) -> ModelRun:
     """Materialise one model: a view, a whole table, or the window of an incremental table.
 
@@ -177,7 +177,7 @@ def build_model(
     return ModelRun(model.name, model.materialized, "full", rows, time.perf_counter() - started)
 
 
-def _create_or_replace(con: duckdb.DuckDBPyConnection, model: Model, what: str) -> int | None:
+def _create_or_replace(con: duckdb.DuckDBPyConnection, model: SqlModel, what: str) -> int | None:
     """`create or replace <what>`; the rows written, for a table.
 
     DuckDB replaces a view only by a view and a table only by a table. A model whose first line

@@ -11,7 +11,7 @@ import duckdb
 import yaml
 
 from hhcast.config import Settings
-from tasks.models import SQL_DIR, Model, Window, render_sql, sql_literal, tables_read
+from tasks.marts.project import SQL_DIR, SqlModel, Window, render_sql, sql_literal, tables_read
 
 SAMPLE_ROWS = 5
 THIS = "model_under_test"  # what `{{ this }}` names in a test's query
@@ -80,7 +80,7 @@ def _generic(name: str, kind: str, spec: object) -> list[DataTest]:
 
 
 def discover_tests(
-    models: list[Model], settings: Settings, tests_dir: Path = SQL_DIR / "tests"
+    models: list[SqlModel], settings: Settings, tests_dir: Path = SQL_DIR / "tests"
 ) -> list[DataTest]:
     """Every data test, each attached to the model after which it runs."""
     names = [m.name for m in models]

@@ -25,9 +25,9 @@ import duckdb
 import jinja2
 
 from hhcast.config import Settings
-from tasks.project_cache import bytecode_cache, remembered_reads
+from tasks.marts.project_cache import bytecode_cache, remembered_reads
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 LAYERS = ("staging", "intermediate", "marts")
 _CONFIG_LINE = re.compile(r"^--\s*hhcast:\s*(.*)$", re.MULTILINE)
 
@@ -46,7 +46,7 @@ class Window:
 
 
 @dataclass(frozen=True)
-class Model:
+class SqlModel:
     """One SQL model: its table name, template, materialisation and the models it reads."""
 
     name: str
@@ -119,7 +119,7 @@ def _environment(week_starts_on: str) -> jinja2.Environment:
     return env
 
 
-def render(model: Model, settings: Settings, window: Window | None = None) -> str:
+def render(model: SqlModel, settings: Settings, window: Window | None = None) -> str:
     """The model's SQL for a full build (no window) or an incremental one."""
     try:
         return render_sql(model.template, settings, window)
@@ -186,9 +186,9 @@ def _parse_tables_read(sql: str) -> set[str]:
     return tables
 
 
-def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:
+def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[SqlModel]:
     """Every model under sql/<layer>/, in an order where each comes after what it reads."""
-    found: dict[str, Model] = {}
+    found: dict[str, SqlModel] = {}
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
             found[f"{layer}.{path.stem}"] = _model(f"{layer}.{path.stem}", path)
@@ -200,7 +200,7 @@ def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:
         except duckdb.Error as exc:
             raise ModelError(f"{model.path}: DuckDB cannot parse it: {exc}") from exc
         depends = tuple(sorted(by_lower[t] for t in tables if by_lower.get(t, name) != name))
-        models[name] = Model(**{**model.__dict__, "depends_on": depends})
+        models[name] = SqlModel(**{**model.__dict__, "depends_on": depends})
     try:
         order = TopologicalSorter({n: m.depends_on for n, m in models.items()}).static_order()
         return [models[n] for n in order]
@@ -208,7 +208,7 @@ def discover(settings: Settings, sql_dir: Path = SQL_DIR) -> list[Model]:
         raise ModelError(f"models read each other in a cycle: {' -> '.join(exc.args[1])}") from exc
 
 
-def _model(name: str, path: Path) -> Model:
+def _model(name: str, path: Path) -> SqlModel:
     template = path.read_text(encoding="utf-8")
     options = {}
     match = _CONFIG_LINE.search(template)
@@ -222,10 +222,10 @@ def _model(name: str, path: Path) -> Model:
         raise ModelError(f"{path}: materialized={materialized} is not view, table or incremental")
     if materialized == "incremental" and not options.get("key"):
         raise ModelError(f"{path}: an incremental model needs key=<column> on its hhcast: line")
-    return Model(name, path, template, materialized, options.get("key"))
+    return SqlModel(name, path, template, materialized, options.get("key"))
 
 
-def fingerprint(models: list[Model], settings: Settings) -> str:
+def fingerprint(models: list[SqlModel], settings: Settings) -> str:
     """A hash of every model as rendered: when it changes, incremental state is stale."""
     digest = hashlib.sha256()
     for model in sorted(models, key=lambda m: m.name):

@@ -4,7 +4,7 @@ Every flow run is a fresh process. There, compiling the model templates with Jin
 a DuckDB parser to list the tables each model reads cost about 50 ms, a fifth of an
 incremental build. Both results depend only on the text they came from and on the code that
 produced them, so they are kept under `$XDG_CACHE_HOME/hhcast` (`~/.cache/hhcast`) in a folder
-named for that code (Jinja's and DuckDB's versions, and this module's and tasks/models.py's
+named for that code (Jinja's and DuckDB's versions, and this module's and tasks/marts/project.py's
 source: Jinja folds filters on literals into the compiled code), keyed by the text: an edited
 model, macro or parser is a new key, never a stale answer. A cache that cannot be read or
 written is skipped, never an error; deleting the folder is always safe.
@@ -26,7 +26,7 @@ import duckdb
 import jinja2
 
 MAX_QUERIES = 512  # queries remembered; past it the oldest half goes
-_PRODUCERS = ("project_cache.py", "models.py")  # the code whose answers are kept
+_PRODUCERS = ("project_cache.py", "project.py")  # the code whose answers are kept
 
 
 def cache_dir() -> Path | None:

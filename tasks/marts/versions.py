@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import duckdb
 
 from hhcast.config import Settings
-from tasks.build import BuildPlan
-from tasks.lake import filesystem, uri_for
+from tasks.marts.build import BuildPlan
 from warehouse.connection import first_row
+from warehouse.lake import filesystem, uri_for
 
 SNAPSHOT_TABLE = "marts.features_weekly"
 # The last day both sources cover. Aggregates, not top-1 queries: after an incremental

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from hhcast.config import Settings
-from tasks.candidates import Forecaster, KerasForecaster, NaiveForecaster, SklearnForecaster
-from tasks.errors import ArtifactRefused
-from tasks.lake import filesystem, sha256, uri_for
+from tasks.ml.candidates import Forecaster, KerasForecaster, NaiveForecaster, SklearnForecaster
+from tasks.ml.errors import ArtifactRefused
+from warehouse.lake import filesystem, sha256, uri_for
 
 MODELS_DIR = "models"
 NAIVE_FORMAT = "hhcast-naive/1"

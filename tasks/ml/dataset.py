@@ -9,9 +9,9 @@ from datetime import date
 import polars as pl
 
 from hhcast.config import Settings, TrainingSettings
-from tasks.errors import DatasetError
-from tasks.lake import filesystem
+from tasks.ml.errors import DatasetError
 from warehouse.connection import connect, first_row
+from warehouse.lake import filesystem
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from hhcast.config import PromotionSettings
-from tasks.candidates import Forecaster
-from tasks.metrics import METRICS, forecast_errors, score
-from tasks.registry import ModelRecord
-from tasks.training import TrainedCandidate, backtest_means
+from tasks.ml.candidates import Forecaster
+from tasks.ml.metrics import METRICS, forecast_errors, score
+from tasks.ml.registry import Decision, ModelRecord
+from tasks.ml.training import TrainedCandidate, backtest_means
 
 LABELS = {"mae": "MAE", "rmse": "RMSE", "wape": "WAPE", "bias": "bias", "r2": "R²"}
 WEEKS_SHOWN = 8
@@ -87,6 +87,43 @@ def auto_verdict(
     if g_new > guard_limit:
         return False, f"{primary_text}, but worse on the guard: {guard_text}"
     return True, f"{primary_text}; guard {guard_text}"
+
+
+def auto_says(promote: bool, verdict: str) -> str:
+    """What the auto policy would do, for the report and the notes of other policies."""
+    return f"auto would {'promote' if promote else 'keep'}: {verdict}"
+
+
+def decision(
+    comparison: Comparison, promote: bool, policy: str, decided_by: str, note: str
+) -> Decision:
+    """The promote-or-keep decision on a comparison, as ml.promotions records it."""
+    champion, challenger = comparison.champion.model_id, comparison.challenger.model_id
+    return Decision(
+        action="promote" if promote else "keep",
+        from_model=champion,
+        to_model=challenger,
+        champion_after=challenger if promote else champion,
+        policy=policy,
+        decided_by=decided_by,
+        note=note,
+        metrics=comparison.metrics_record(),
+    )
+
+
+def bootstrap_decision(trained: list[TrainedCandidate]) -> Decision:
+    """The first champion: the run's naive baseline, until a model beats it."""
+    baseline = next(c for c in trained if c.algorithm == "naive")
+    return Decision(
+        action="bootstrap",
+        from_model=None,
+        to_model=baseline.model_id,
+        champion_after=baseline.model_id,
+        policy="bootstrap",
+        decided_by="policy",
+        note="first training: the naive baseline is champion until a model beats it",
+        metrics={"baseline": {"model_id": baseline.model_id, **baseline.holdout.metrics}},
+    )
 
 
 def report(comparison: Comparison, trained: list[TrainedCandidate], verdict: str) -> str:

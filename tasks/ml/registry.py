@@ -22,8 +22,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
-from tasks.errors import ChampionChanged, RegistryError
-from tasks.training import FoldScore, TrainedCandidate
+from tasks.ml.errors import ChampionChanged, RegistryError
+from tasks.ml.training import FoldScore, TrainedCandidate
 from warehouse.connection import first_row
 
 

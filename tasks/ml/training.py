@@ -12,9 +12,9 @@ import numpy as np
 import polars as pl
 
 from hhcast.config import CandidateSettings, TrainingSettings
-from tasks.candidates import Forecaster, fit_candidate
-from tasks.metrics import METRICS, forecast_errors, score, summarise_folds
-from tasks.training_data import Fold, TimeSplit
+from tasks.ml.candidates import Forecaster, fit_candidate
+from tasks.ml.dataset import Fold, TimeSplit
+from tasks.ml.metrics import METRICS, forecast_errors, score, summarise_folds
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from hhcast.config import ContractSettings, Settings
-from tasks import contracts, parse
-from tasks.read import RawTable
+from tasks.raw import contracts, parse
+from tasks.raw.read import RawTable
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from tasks.lake import LandedFile
+from tasks.raw.landing import LandedFile
 from warehouse.connection import connect, first_row
 
 # DuckDB connections are per thread; transactions of this process still go one at a time so

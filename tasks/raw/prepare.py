@@ -12,11 +12,12 @@ from dataclasses import replace
 import polars as pl
 
 from hhcast.config import Settings
-from tasks.check import SOURCES, check_rows
-from tasks.lake import LandedFile, archive, read_bytes, sha256
-from tasks.load import FileOutcome, KnownFiles, StagedFile
-from tasks.read import RawTable, UnreadableFile, read_export
-from tasks.read_errors import about_content
+from tasks.raw.check import SOURCES, check_rows
+from tasks.raw.landing import LandedFile
+from tasks.raw.load import FileOutcome, KnownFiles, StagedFile
+from tasks.raw.read import RawTable, UnreadableFile, read_export
+from tasks.raw.read_errors import about_content
+from warehouse.lake import archive, read_bytes, sha256
 
 
 def stage_files(

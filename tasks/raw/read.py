@@ -12,9 +12,9 @@ from pathlib import PurePosixPath
 import polars as pl
 
 from hhcast.config import Settings
-from tasks.read_csv import csv_grid, decode, other_delimiter
-from tasks.read_errors import UnreadableFile
-from tasks.read_excel import Workbook
+from tasks.raw.read_csv import csv_grid, decode, other_delimiter
+from tasks.raw.read_errors import UnreadableFile
+from tasks.raw.read_excel import Workbook
 
 __all__ = ["RawTable", "UnreadableFile", "read_export"]
 

@@ -8,7 +8,7 @@ import re
 
 import polars as pl
 
-from tasks.read_errors import UnreadableFile
+from tasks.raw.read_errors import UnreadableFile
 
 _CONTROL = [chr(c) for c in range(32) if chr(c) not in "\t\n\r"] + ["\x7f"]
 # An opening quote, the field's text with "" for a quote, and the closing quote if there is one.

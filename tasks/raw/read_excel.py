@@ -14,7 +14,7 @@ import fastexcel
 import polars as pl
 
 from hhcast.config import Settings
-from tasks.read_errors import UnreadableFile, about_content
+from tasks.raw.read_errors import UnreadableFile, about_content
 
 _OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")  # a stream name in the OLE directory

@@ -11,7 +11,7 @@ from flows.ingest import ingest
 from flows.transform import transform
 from hhcast.config import Settings, load_settings
 from hhcast.sample import generate
-from tasks.summary import IngestSummary
+from tasks.ingest import IngestSummary
 from tasks.transform import BuildSummary
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hhcast.cli import main
+from flows.cli import main
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 HHCAST = str(Path(sys.executable).parent / "hhcast")
@@ -136,7 +136,7 @@ def test_a_flow_waits_for_an_analysts_session_as_long_as_the_config_says(
             assert analyst.poll() is None
             time.sleep(0.05)
         events_xlsx(paths["landing"] / "f.xlsx", [ROW])
-        done = hhcast_cli("ingest", HHCAST_INGEST__WRITER_LOCK_TIMEOUT_SECONDS="2")
+        done = hhcast_cli("ingest", HHCAST_WAREHOUSE__WRITER_LOCK_TIMEOUT_SECONDS="2")
     finally:
         analyst.kill()
         analyst.wait()
@@ -190,7 +190,7 @@ def test_a_temporary_api_that_does_not_start_in_time_is_one_line(paths, tmp_path
 
 def test_the_temporary_api_gets_a_start_up_timeout_that_survives_load(tmp_path):
     probe = (
-        "import hhcast.cli\n"
+        "import flows.cli\n"
         "from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as s\n"
         "print(s.value())\n"
     )
@@ -210,7 +210,7 @@ def test_the_temporary_api_gets_a_start_up_timeout_that_survives_load(tmp_path):
 def test_an_unexpected_error_is_one_line_pointing_at_the_logged_traceback(
     monkeypatch, tmp_path, capsys
 ):
-    from hhcast import cli
+    from flows import cli
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
 
@@ -229,7 +229,7 @@ def test_an_unexpected_error_is_one_line_pointing_at_the_logged_traceback(
 def test_the_console_shows_a_log_line_without_its_traceback():
     import logging
 
-    from hhcast.console import _WithoutTraceback
+    from flows.console import _WithoutTraceback
 
     try:
         raise ValueError("deep inside")

@@ -24,8 +24,8 @@ from flows.ingest import ingest
 from flows.transform import transform
 from hhcast.config import Settings, load_settings
 from hhcast.sample import generate
-from tasks.build import build_model
-from tasks.models import discover
+from tasks.marts.build import build_model
+from tasks.marts.project import discover
 from tasks.transform import BuildSummary
 from warehouse.connection import connect
 

@@ -8,9 +8,9 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
+from flows.cli import main
 from flows.ingest import ingest
-from hhcast.cli import main
-from tasks.summary import IngestSummary
+from tasks.ingest import IngestSummary
 from warehouse.connection import connect
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]

@@ -20,12 +20,12 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 
+from flows.cli import main
 from flows.ingest import ingest
 from flows.pipeline import pipeline
 from flows.retrain import retrain
 from flows.train import train_models
 from flows.transform import transform
-from hhcast.cli import main
 from hhcast.config import load_settings
 from hhcast.sample import generate
 from warehouse.connection import connect

@@ -31,7 +31,7 @@ def test_top_level_and_nested_keys_are_overridden_from_the_environment():
         }
     )
     assert settings.landing == "s3://plant/landing"
-    assert settings.warehouse == Path("/srv/hhcast/wh.duckdb")
+    assert settings.warehouse.path == Path("/srv/hhcast/wh.duckdb")
     assert settings.filters.aircraft_type == "A320"
     assert settings.filters.excluded_signs == ["PILOT"]
     assert settings.ingest.max_parallel_files == 4
@@ -51,3 +51,29 @@ def test_an_invalid_value_names_the_file_and_the_key(tmp_path):
     with pytest.raises(ConfigError) as error:
         load_settings(config, env={})
     assert str(config) in str(error.value) and "ingest.max_parallel_files" in str(error.value)
+
+
+def test_the_warehouse_section_holds_the_file_and_how_long_writers_wait(tmp_path):
+    config = tmp_path / "hhcast.yaml"
+    text = Path(load_settings(env={}).source_path).read_text()
+    section = re.compile(r"^warehouse:\n(?:  .*\n)+", re.M)
+    assert section.search(text)
+    config.write_text(section.sub("warehouse: /srv/wh.duckdb\n", text))
+    settings = load_settings(config, env={})
+    assert settings.warehouse.path == Path("/srv/wh.duckdb")  # the short form still reads
+    assert settings.warehouse.writer_lock_timeout_seconds == 900
+    assert str(settings.warehouse) == "/srv/wh.duckdb"  # usable wherever a path is
+    waits = load_settings(env={"HHCAST_WAREHOUSE__WRITER_LOCK_TIMEOUT_SECONDS": "5"})
+    assert waits.warehouse.writer_lock_timeout_seconds == 5
+
+
+def test_the_old_ingest_writer_lock_timeout_is_read_with_a_deprecation_message(tmp_path):
+    config = tmp_path / "hhcast.yaml"
+    text = Path(load_settings(env={}).source_path).read_text()
+    old = text.replace("  writer_lock_timeout_seconds: 900\n", "").replace(
+        "ingest:\n", "ingest:\n  writer_lock_timeout_seconds: 42\n", 1
+    )
+    config.write_text(old)
+    with pytest.warns(FutureWarning, match="moved to warehouse.writer_lock_timeout_seconds"):
+        settings = load_settings(config, env={})
+    assert settings.warehouse.writer_lock_timeout_seconds == 42

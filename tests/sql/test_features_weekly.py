@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 from raw_rows import event, flight
 
-from tasks.build import BuildPlan
-from tasks.versions import record_version
+from tasks.marts.build import BuildPlan
+from tasks.marts.versions import record_version
 from warehouse.connection import connect
 
 

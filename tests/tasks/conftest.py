@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.models import SQL_DIR
+from tasks.marts.project import SQL_DIR
 
 
 @pytest.fixture

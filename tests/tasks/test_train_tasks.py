@@ -12,12 +12,19 @@ import pytest
 from weekly_rows import FEATURES, weekly_features
 
 from hhcast.config import TrainingSettings
-from tasks import registry
-from tasks.errors import ChampionChanged
-from tasks.registry import Decision
-from tasks.train import current_champion, record_decision, register, untrained_version
-from tasks.training import train_candidate
-from tasks.training_data import TrainingSet, time_split
+from tasks.ml import registry
+from tasks.ml.dataset import TrainingSet, time_split
+from tasks.ml.errors import ChampionChanged
+from tasks.ml.promotion import bootstrap_decision
+from tasks.ml.registry import Decision
+from tasks.ml.training import train_candidate
+from tasks.train import (
+    current_champion,
+    record_decision,
+    register,
+    store_artifacts,
+    untrained_version,
+)
 from warehouse.connection import connect, ensure_schema
 
 CONFIG = TrainingSettings(
@@ -31,6 +38,13 @@ CONFIG = TrainingSettings(
         "ridge": {"algorithm": "linear", "params": {"alpha": 1.0}},
     },
 )
+
+
+def registered(trained, challenger, dataset, run_id, settings):
+    """The train flow's registration: artifacts stored, then the rows with the bootstrap."""
+    stored = store_artifacts.fn(trained, settings)
+    bootstrap = bootstrap_decision(trained)
+    return register.fn(trained, stored, challenger, dataset, bootstrap, run_id, settings)
 
 
 def train_run() -> list:
@@ -71,13 +85,13 @@ def test_the_first_models_arrive_with_their_champion_in_one_transaction(
 
     monkeypatch.setattr(registry, "_apply", crash_while_crowning)
     with pytest.raises(RuntimeError, match="injected"):
-        register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "run-1", settings)
+        registered(trained, ridge, TrainingSet("v1", weekly_features(160)), "run-1", settings)
     # nothing committed: no model sits in the registry without a champion
     assert rows(settings, "select count(*) from ml.models") == [(0,)]
     assert rows(settings, "select count(*) from ml.promotions") == [(0,)]
 
     monkeypatch.setattr(registry, "_apply", real)
-    champion = register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
+    champion = registered(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
     assert champion.model_id == naive.model_id
     assert rows(settings, "select model_id, status from ml.models order by 1") == sorted(
         [(naive.model_id, "champion"), (ridge.model_id, "challenger")]
@@ -87,7 +101,7 @@ def test_the_first_models_arrive_with_their_champion_in_one_transaction(
 
 def test_a_decision_that_lost_a_race_is_recorded_as_kept_and_fails_the_run(trained, settings):
     naive, ridge = trained
-    register.fn(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
+    registered(trained, ridge, TrainingSet("v1", weekly_features(160)), "r1", settings)
     # another run promoted ridge meanwhile; this run's reviewer approved ridge over naive
     with connect(settings.warehouse) as con:
         registry.decide(
@@ -118,12 +132,12 @@ def test_a_decision_that_lost_a_race_is_recorded_as_kept_and_fails_the_run(train
 
 def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings):
     add_version(settings, "v0")
-    register.fn(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
+    registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
     add_version(settings, "v1")
     assert untrained_version.fn(settings, "auto") == "v1"
     # a run registers its models on v1, then fails before deciding (a champion exists)
     again = train_run()
-    register.fn(again, again[1], TrainingSet("v1", weekly_features(160)), "failed", settings)
+    registered(again, again[1], TrainingSet("v1", weekly_features(160)), "failed", settings)
     assert untrained_version.fn(settings, "auto") == "v1"  # train again
     # under the manual policy the same run may still be waiting for its review
     assert untrained_version.fn(settings, "manual") is None

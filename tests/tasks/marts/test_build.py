@@ -7,8 +7,8 @@ from datetime import date
 
 from raw_rows import RawWarehouse, event, flight
 
-from tasks.build import build_model
-from tasks.models import Window, discover
+from tasks.marts.build import build_model
+from tasks.marts.project import Window, discover
 from warehouse.connection import connect
 
 FEBRUARY = Window(start=date(2024, 1, 29), end=date(2024, 2, 25), lookback_start=date(2023, 1, 30))

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from raw_rows import RawWarehouse, event, flight
 
-from tasks.data_tests import DataTest, DataTestError, discover_tests, run_tests
-from tasks.models import Window, discover
+from tasks.marts.data_tests import DataTest, DataTestError, discover_tests, run_tests
+from tasks.marts.project import Window, discover
 from warehouse.connection import connect
 
 DAILY = "intermediate.int_aircraft_daily"

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from tasks.models import ModelError, discover, render, sql_literal
+from tasks.marts.project import ModelError, discover, render, sql_literal
 
 
 def test_models_come_in_dependency_order(settings):

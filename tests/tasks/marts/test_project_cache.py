@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jinja2.bccache import bc_magic
 
-from tasks.project_cache import cache_dir, remembered_reads
+from tasks.marts.project_cache import cache_dir, remembered_reads
 
 # A fresh process (as every flow run is) discovers the models of a copy of sql/ (its macros
 # too) and renders them, counting what it had to compile with Jinja and parse with DuckDB.
@@ -18,21 +18,21 @@ DISCOVER = """
 import json, sys
 from pathlib import Path
 import jinja2
-import tasks.models
+import tasks.marts.project
 from hhcast.config import load_settings
-from tasks.models import discover, render
+from tasks.marts.project import discover, render
 
-tasks.models.SQL_DIR = Path(sys.argv[1])
+tasks.marts.project.SQL_DIR = Path(sys.argv[1])
 
 counts = {"compiled": 0, "parsed": 0}
-compile_, parse = jinja2.Environment.compile, tasks.models._parse_tables_read
+compile_, parse = jinja2.Environment.compile, tasks.marts.project._parse_tables_read
 def compiling(*args, **kwargs):
     counts["compiled"] += 1
     return compile_(*args, **kwargs)
 def parsing(*args, **kwargs):
     counts["parsed"] += 1
     return parse(*args, **kwargs)
-jinja2.Environment.compile, tasks.models._parse_tables_read = compiling, parsing
+jinja2.Environment.compile, tasks.marts.project._parse_tables_read = compiling, parsing
 settings = load_settings()
 models = discover(settings, sql_dir=Path(sys.argv[1]))
 print(json.dumps({

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from raw_rows import RawWarehouse, event, flight
 
-from tasks.build import BuildPlan
-from tasks.versions import record_version
+from tasks.marts.build import BuildPlan
+from tasks.marts.versions import record_version
 from warehouse.connection import connect
 
 FILES = [("file:///landing/u1.csv", "a" * 64), ("file:///landing/e1.xlsx", "b" * 64)]

@@ -11,11 +11,11 @@ import skops.io
 from test_training import CONFIG
 from weekly_rows import weekly_features
 
-from tasks import artifacts
-from tasks.artifacts import ArtifactRefused
-from tasks.lake import filesystem, sha256
-from tasks.training import train_candidate
-from tasks.training_data import time_split
+from tasks.ml import artifacts
+from tasks.ml.artifacts import ArtifactRefused
+from tasks.ml.dataset import time_split
+from tasks.ml.training import train_candidate
+from warehouse.lake import filesystem, sha256
 
 
 @pytest.fixture(scope="module")

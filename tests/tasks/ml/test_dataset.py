@@ -7,7 +7,7 @@ import pytest
 from weekly_rows import weekly_features
 
 from hhcast.config import TrainingSettings
-from tasks.training_data import DatasetError, time_split
+from tasks.ml.dataset import DatasetError, time_split
 
 
 def config(**changes) -> TrainingSettings:

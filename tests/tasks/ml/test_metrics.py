@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.metrics import forecast_errors, score
+from tasks.ml.metrics import forecast_errors, score
 
 
 def test_errors_of_a_small_forecast():

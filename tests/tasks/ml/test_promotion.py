@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from hhcast.config import PromotionSettings
-from tasks.promotion import Comparison, auto_verdict
+from tasks.ml.promotion import Comparison, auto_verdict
 
 POLICY = PromotionSettings(margin=0.02, guard_metric="rmse", guard_tolerance=0.0)
 

@@ -13,9 +13,9 @@ import polars as pl
 import pytest
 
 from hhcast.config import CandidateSettings
-from tasks import registry
-from tasks.registry import ChampionChanged, Decision, RegistryError
-from tasks.training import FoldScore, TrainedCandidate
+from tasks.ml import registry
+from tasks.ml.registry import ChampionChanged, Decision, RegistryError
+from tasks.ml.training import FoldScore, TrainedCandidate
 from warehouse.connection import connect, ensure_schema
 
 
@@ -146,8 +146,8 @@ def test_a_process_killed_between_the_two_status_changes_leaves_one_champion(war
     script = textwrap.dedent(
         f"""
         import os
-        from tasks import registry
-        from tasks.registry import Decision
+        from tasks.ml import registry
+        from tasks.ml.registry import Decision
         from warehouse.connection import connect
 
         real = registry._set_status

@@ -12,8 +12,8 @@ import pytest
 from weekly_rows import FEATURES, weekly_features, with_lags
 
 from hhcast.config import TrainingSettings
-from tasks.training import pick_challenger, train_candidate
-from tasks.training_data import time_split
+from tasks.ml.dataset import time_split
+from tasks.ml.training import pick_challenger, train_candidate
 
 CANDIDATES = {
     "naive": {"algorithm": "naive", "params": {"column": "hh_lag_52", "fallback": "hh_rolling_4"}},

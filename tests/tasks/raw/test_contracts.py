@@ -6,8 +6,8 @@ from datetime import date
 
 import polars as pl
 
-from tasks.prepare import check_rows
-from tasks.read import read_export
+from tasks.raw.prepare import check_rows
+from tasks.raw.read import read_export
 
 GOOD = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 

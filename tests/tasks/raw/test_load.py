@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from flows.ingest import prepare_warehouse
-from tasks import load, prepare
-from tasks.ingest import ingest_files
-from tasks.lake import list_landing
+from tasks.ingest import ingest_all
+from tasks.raw import load, prepare
+from tasks.raw.landing import list_landing
 from warehouse.connection import connect, held_open
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
@@ -26,7 +26,7 @@ TABLES = (
 def ingest_landing(settings) -> list[load.FileOutcome]:
     """The ingest flow's steps without Prefect, one file after the other."""
     known = prepare_warehouse.fn(settings)
-    return ingest_files(list_landing(settings), settings, known)
+    return ingest_all(list_landing(settings), settings, known, as_tasks=False)
 
 
 def snapshot(settings) -> dict[str, list[tuple]]:
@@ -205,7 +205,7 @@ def test_recording_leaves_the_database_thread_setting_as_it_was(settings, paths,
 def test_symlinks_load_their_file_or_are_recorded_as_skipped(
     settings, paths, events_xlsx, tmp_path
 ):
-    from tasks.summary import IngestSummary
+    from tasks.ingest import IngestSummary
 
     target = events_xlsx(tmp_path / "exports" / "e.xlsx", [ROW])
     (paths["landing"] / "e.xlsx").symlink_to(target)

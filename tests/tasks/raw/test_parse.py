@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from tasks import parse
+from tasks.raw import parse
 
 
 def _apply(expr_for, values: list[str | None]) -> list:

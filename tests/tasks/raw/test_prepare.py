@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks import prepare
 from tasks.ingest import prepare_files
-from tasks.lake import LandedFile
-from tasks.load import KnownFiles
+from tasks.raw import prepare
+from tasks.raw.landing import LandedFile
+from tasks.raw.load import KnownFiles
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 NOTHING_KNOWN = KnownFiles(statuses={}, listed={})
@@ -111,7 +111,7 @@ def test_a_file_that_kills_its_reader_is_rejected_and_the_others_load(settings, 
     from reader_killer import POISON, stage_or_abort
 
     from tasks.ingest import staged_in_workers
-    from tasks.workers import WorkerPool
+    from tasks.raw.workers import WorkerPool
 
     files = [
         landed(events_xlsx(paths["landing"] / f"{name}.xlsx", [ROW])) for name in ("a", POISON, "b")

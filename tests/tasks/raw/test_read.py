@@ -8,7 +8,7 @@ import pytest
 from builders import LAYOUT_2021_HEADER, Duration
 
 from hhcast.config import load_settings
-from tasks.read import UnreadableFile, read_export
+from tasks.raw.read import UnreadableFile, read_export
 
 EVENT = [
     "MECHANIC",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from builders import UTILIZATION_HEADER
 
-from tasks.read import UnreadableFile, read_export
+from tasks.raw.read import UnreadableFile, read_export
 
 HEADER = ",".join(UTILIZATION_HEADER)
 LINE = "2019.03.07,PR-GAA,B737NG,4,7:30,4,23456:40,12345"

@@ -11,7 +11,7 @@ import xlsxwriter
 from builders import LEGACY_HEADER
 from workbooks import encrypted_workbook_bytes, ods_bytes, xls_bytes
 
-from tasks.read import UnreadableFile, read_export
+from tasks.raw.read import UnreadableFile, read_export
 
 EVENT = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 # Two blank rows, a title (row 3), a gap, the header (row 5), data on rows 6 and 7.

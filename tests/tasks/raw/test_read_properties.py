@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from workbooks import ods_bytes, xls_bytes
 
 from hhcast.config import load_settings
-from tasks.read import RawTable, UnreadableFile, read_export
+from tasks.raw.read import RawTable, UnreadableFile, read_export
 
 EVENT = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 UTIL = ["2019.03.07", "PR-GAA", "B737NG", "4", "7:30", "4", "23456:40", "12'345"]

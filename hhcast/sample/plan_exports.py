@@ -31,7 +31,8 @@ def plan_file_name(issue: PlanIssue) -> str:
 def write_flight_plans(issues: list[PlanIssue], out: Path, seed: int) -> list[ExportedFile]:
     """One CSV per issue under landing/flight_plan/, every type's planned days in it."""
     folder = out / PLAN_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    if issues:  # no plans, no folder: the delivery then looks as it did before plans existed
+        folder.mkdir(parents=True, exist_ok=True)
     written = []
     for issue in issues:
         key = issue.issued_at.toordinal()

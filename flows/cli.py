@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--end", type=date.fromisoformat, help="emit rows up to this date")
     gen.add_argument("--drift-from", type=date.fromisoformat, help="HH per flight hour changes")
     gen.add_argument("--drift-factor", type=float, default=1.0, help="... by this factor")
+    gen.add_argument(
+        "--plan-weeks",
+        type=int,
+        default=8,
+        help="weeks each weekly flight-plan issue plans ahead, 0 for none (default 8)",
+    )
     gen.set_defaults(run=_generate)
 
     ing = commands.add_parser("ingest", help="load new raw exports from landing into raw.*")
@@ -106,14 +112,21 @@ def _generate(args: argparse.Namespace) -> int:
             end=args.end,
             drift_from=args.drift_from,
             drift_factor=args.drift_factor,
+            plan_weeks=args.plan_weeks,
         )
-    except ValueError as exc:  # a range or factor the preset cannot give
+    except ValueError as exc:  # a range, factor or plan the preset cannot give
         print(f"hhcast generate: {exc}", file=sys.stderr)
         return CONFIGURATION
+    plans = (
+        f"; {report.plan_issues} flight-plan issues, {report.plan_rows:,} plan rows, planning "
+        f"{report.planned[0]} to {report.planned[1]}"
+        if report.planned
+        else ""
+    )
     print(
         f"wrote {report.files} files to {report.out / 'landing'} ({report.event_rows:,} event "
-        f"rows, {report.utilization_rows:,} utilisation rows, {report.span[0]} to {report.span[1]})"
-        f"; truth in {report.out / 'truth'}"
+        f"rows, {report.utilization_rows:,} utilisation rows, {report.span[0]} to {report.span[1]}"
+        f"{plans}); truth in {report.out / 'truth'}"
     )
     return 0
 
@@ -275,7 +288,8 @@ def _demo(args: argparse.Namespace) -> int:
     landing = DEMO_DIR / "landing"
     if not landing.exists():
         print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
-        generate(DEMO_DIR, preset=args.preset)
+        # No flight plans until ingestion has a flight_plan source: it would reject them.
+        generate(DEMO_DIR, preset=args.preset, plan_weeks=0)
     summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
     settings = load_settings()
     version = summary.transform.version

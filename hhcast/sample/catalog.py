@@ -71,3 +71,13 @@ REMARKS: tuple[str, ...] = (
     "Revisão de freios, lado esquerdo",
     "Substituição de lâmpada",
 )
+
+# Notes planners leave in the flight plan; accents again make its encoding matter.
+PLAN_REMARKS: tuple[str, ...] = (
+    "Voo extra",
+    "Fretamento, São Paulo",
+    "Programação sujeita a alteração",
+    "Pernoite em GRU",
+    "Traslado para manutenção",
+    "Reserva técnica",
+)

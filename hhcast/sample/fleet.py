@@ -26,6 +26,7 @@ WEEKDAY_SECTOR = np.array([1.0, 0.99, 0.99, 1.0, 1.02, 0.97, 1.01])
 SEASON_FLIGHTS, SEASON_SECTOR = 0.08, 0.07
 DOWNTIME_SHARE = 0.065
 DOWNTIME_DAYS = (2, 20)
+SECTOR_SPREAD = 0.05  # day-to-day log spread of an aircraft's sector length
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class Fleet:
     block_minutes: np.ndarray  # (N, D)
     tah_minutes: np.ndarray  # (N, D) total hours since new at the end of the day, in minutes
     tac: np.ndarray  # (N, D) total cycles since new at the end of the day
+    # What each aircraft usually flies, kept so the world can be flown on past its span.
+    entry: np.ndarray  # (N,) index of the day it enters service (0: in service from the start)
+    flights_per_day: np.ndarray  # (N,) mean daily flights before season and weekday
+    sector_hours: np.ndarray  # (N,) mean sector length before season and weekday
+    downtime: np.ndarray  # (B, 3) aircraft, first day, stop day (exclusive, may pass the span)
 
     @property
     def flying(self) -> np.ndarray:
@@ -84,24 +90,18 @@ def simulate_fleet(preset: Preset, seed: int) -> Fleet:
     tac0 = np.rint(tah0 / 60 / sector * rng.uniform(0.95, 1.05, n)).astype(np.int64)
     in_service = np.arange(n_days)[None, :] >= entry[:, None]
 
-    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
-    day_of_year = (days - days.astype("datetime64[Y]")).astype(np.int64) + 1
-    season = np.cos(2 * np.pi * (day_of_year - 15) / 365.25)
-
     rng = np.random.default_rng([seed, 2])
-    mean_flights = (
-        rng.uniform(*FLIGHTS_PER_DAY, n)[:, None]
-        * (1 + SEASON_FLIGHTS * season)
-        * WEEKDAY_FLIGHTS[weekday]
-    )
+    per_day = rng.uniform(*FLIGHTS_PER_DAY, n)
+    mean_flights = usual_flights(per_day, days)
     flights = np.clip(np.rint(mean_flights + rng.normal(0, 1.0, (n, n_days))), 1, MAX_FLIGHTS)
     flights[rng.random((n, n_days)) < SINGLE_FLIGHT_SHARE] = 1
-    sector_minutes = (
-        60 * sector[:, None] * (1 + SEASON_SECTOR * season) * WEEKDAY_SECTOR[weekday]
-    ) * np.exp(rng.normal(0, 0.05, (n, n_days)))
+    sector_minutes = usual_sector_minutes(sector, days) * np.exp(
+        rng.normal(0, SECTOR_SPREAD, (n, n_days))
+    )
     minutes = np.rint(flights * sector_minutes)
 
-    flying = in_service & ~_downtime(n, n_days, np.random.default_rng([seed, 3]))
+    downtime = _downtime_blocks(n, n_days, np.random.default_rng([seed, 3]))
+    flying = in_service & ~downtime_mask(downtime, n, 0, n_days)
     flights = np.where(flying, flights, 0).astype(np.int16)
     minutes = np.where(flying, minutes, 0).astype(np.int32)
     return Fleet(
@@ -113,7 +113,40 @@ def simulate_fleet(preset: Preset, seed: int) -> Fleet:
         block_minutes=minutes,
         tah_minutes=tah0[:, None] + np.cumsum(minutes, axis=1, dtype=np.int64),
         tac=tac0[:, None] + np.cumsum(flights, axis=1, dtype=np.int64),
+        entry=entry,
+        flights_per_day=per_day,
+        sector_hours=sector,
+        downtime=downtime,
     )
+
+
+def usual_flights(per_day: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Mean flights of each aircraft (N,) on each day (D,): its own rate, season and weekday."""
+    weekday, season = _calendar(days)
+    return per_day[:, None] * (1 + SEASON_FLIGHTS * season) * WEEKDAY_FLIGHTS[weekday]
+
+
+def usual_sector_minutes(sector: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Mean sector length in minutes of each aircraft (N,) on each day (D,)."""
+    weekday, season = _calendar(days)
+    return 60 * sector[:, None] * (1 + SEASON_SECTOR * season) * WEEKDAY_SECTOR[weekday]
+
+
+def downtime_mask(blocks: np.ndarray, n: int, first_day: int, n_days: int) -> np.ndarray:
+    """Aircraft-days (n x n_days, from day index `first_day`) inside one of the blocks."""
+    first = np.clip(blocks[:, 1] - first_day, 0, n_days)
+    stop = np.clip(blocks[:, 2] - first_day, 0, n_days)
+    change = np.zeros((n, n_days + 1), np.int32)
+    np.add.at(change, (blocks[:, 0], first), 1)
+    np.add.at(change, (blocks[:, 0], stop), -1)
+    return np.cumsum(change[:, :n_days], axis=1) > 0
+
+
+def _calendar(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weekday (Monday 0) and the seasonal cosine (peak mid-January) of each day."""
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday
+    day_of_year = (days - days.astype("datetime64[Y]")).astype(np.int64) + 1
+    return weekday, np.cos(2 * np.pi * (day_of_year - 15) / 365.25)
 
 
 def expected_hh(fleet: Fleet, drift_from: date | None, drift_factor: float) -> np.ndarray:
@@ -167,16 +200,14 @@ def _deliveries(
     return np.array(types), np.array(registrations), np.concatenate(entry)
 
 
-def _downtime(n: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
-    """Blocks of days in the hangar (checks, AOG) during which an aircraft does not fly."""
+def _downtime_blocks(n: int, n_days: int, rng: np.random.Generator) -> np.ndarray:
+    """Blocks of days in the hangar (checks, AOG): aircraft, first day, stop day (exclusive).
+
+    A block may run past the span; the mask cuts it there and the world's extension resumes it.
+    """
     mean_block = sum(DOWNTIME_DAYS) / 2
     blocks = rng.poisson(n_days * DOWNTIME_SHARE / mean_block, n)
     aircraft = np.repeat(np.arange(n), blocks)
     first = rng.integers(0, n_days, aircraft.size)
-    stop = np.minimum(
-        first + rng.integers(DOWNTIME_DAYS[0], DOWNTIME_DAYS[1] + 1, aircraft.size), n_days
-    )
-    change = np.zeros((n, n_days + 1), np.int32)
-    np.add.at(change, (aircraft, first), 1)
-    np.add.at(change, (aircraft, stop), -1)
-    return np.cumsum(change[:, :n_days], axis=1) > 0
+    stop = first + rng.integers(DOWNTIME_DAYS[0], DOWNTIME_DAYS[1] + 1, aircraft.size)
+    return np.stack([aircraft, first, stop], axis=1).astype(np.int64)

@@ -1,4 +1,8 @@
-"""The monthly aircraft-utilisation CSV, with the encodings and text formats of real exports."""
+"""The monthly aircraft-utilisation CSV, with the encodings and text formats of real exports.
+
+A flight plan is written by the same code: the scheduling system's export has the same text
+formats, without the running totals (TAH, TAC) nobody knows ahead.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +15,23 @@ from hhcast.sample.catalog import REMARKS
 from hhcast.sample.fleet import Fleet
 
 HEADER = ("Dep. Date", "A/C", "AC-Type", "# per Day", "Hours", "Cycles", "TAH", "TAC", "Remarks")
-PLACEHOLDER = "0 " + "," * (len(HEADER) - 1)
 PLACEHOLDER_SHARE = 0.002
 PADDED_HOURS_SHARE = 0.2
 BLANK_SINGLE_CYCLE_SHARE = 0.6  # of rows whose cycles is exactly 1, so about 3% of all rows
 REMARK_SHARE = 0.02
-ACCENTED_REMARKS = [i for i, remark in enumerate(REMARKS) if not remark.isascii()]
 
 
-def utilization_rows(fleet: Fleet, seed: int) -> pl.DataFrame:
+def utilization_rows(fleet: Fleet, seed: int, stream: tuple[int, ...] = (40,)) -> pl.DataFrame:
     """Every utilisation row of the whole span in export order (day, then registration).
 
-    Style draws come from the fleet alone, so a row reads the same in every delivery.
+    Style draws come from the fleet and `stream` alone, so a row reads the same in every
+    delivery; a flight plan passes its issue's own stream.
     """
     aircraft_by_day = np.argsort(fleet.registrations, kind="stable")
     flying = fleet.flying[aircraft_by_day].T
     day, position = np.nonzero(flying)
     aircraft = aircraft_by_day[position]
-    draws = np.random.default_rng([seed, 40]).random((day.size, 4))
+    draws = np.random.default_rng([seed, *stream]).random((day.size, 4))
     return pl.DataFrame(
         {
             "dep_date": fleet.days[day],
@@ -48,61 +51,68 @@ def utilization_rows(fleet: Fleet, seed: int) -> pl.DataFrame:
 
 
 def write_utilization_csv(
-    path: Path, rows: pl.DataFrame, encoding: str, newline: str
+    path: Path,
+    rows: pl.DataFrame,
+    encoding: str,
+    newline: str,
+    header: tuple[str, ...] = HEADER,
+    remarks: tuple[str, ...] = REMARKS,
 ) -> tuple[int, list[dict]]:
-    """Write one month's file; return its data rows and corrupted cells (CSV line numbers).
+    """Write one file; return its data rows and corrupted cells (CSV line numbers).
 
-    `rows` comes from `utilization_rows`, with `flaw_field`/`flaw_value` set on the rows to
-    spoil. At least one placeholder row and one accented remark land in every file.
+    `rows` comes from `utilization_rows` (or, for a flight plan, has its columns but the
+    totals), with `flaw_field`/`flaw_value` set on the rows to spoil. `header` picks the
+    columns, all of them of HEADER. At least one placeholder row and one accented remark land
+    in every file.
     """
     rare = rows["rare_style"].to_numpy()
     placeholder_after = rare < PLACEHOLDER_SHARE
     if not placeholder_after.any():
         placeholder_after[rare.argmin()] = True
     remark_style = rows["remark_style"].to_numpy()
-    chosen = (remark_style / REMARK_SHARE * len(REMARKS)).astype(np.int64)
+    chosen = (remark_style / REMARK_SHARE * len(remarks)).astype(np.int64)
     remark = np.where(remark_style < REMARK_SHARE, chosen, -1)
-    if not np.isin(remark, ACCENTED_REMARKS).any():
-        remark[remark_style.argmin()] = ACCENTED_REMARKS[0]
+    accented = [i for i, text in enumerate(remarks) if not text.isascii()]
+    if not np.isin(remark, accented).any():
+        remark[remark_style.argmin()] = accented[0]
 
+    cells = {
+        "Dep. Date": _spoiled("dep_date", pl.col("dep_date").dt.strftime("%Y.%m.%d")),
+        "A/C": pl.col("registration"),
+        "AC-Type": pl.col("aircraft_type"),
+        "# per Day": pl.col("flights").cast(pl.String),
+        "Hours": _spoiled("block_minutes", _clock("block_minutes", padded=True)),
+        "Cycles": pl.when(
+            (pl.col("flights") == 1) & (pl.col("cycles_style") < BLANK_SINGLE_CYCLE_SHARE)
+        )
+        .then(pl.lit(""))
+        .otherwise(pl.col("flights").cast(pl.String)),
+        "TAH": _clock("tah_minutes", padded=False),
+        "TAC": _thousands("tac"),
+        "Remarks": pl.col("remark").replace_strict(
+            dict(enumerate(_quoted(remarks))), default="", return_dtype=pl.String
+        ),
+    }
     lines = rows.with_columns(placeholder_after=placeholder_after, remark=remark).select(
-        pl.concat_str(
-            [
-                _spoiled("dep_date", pl.col("dep_date").dt.strftime("%Y.%m.%d")),
-                pl.col("registration"),
-                pl.col("aircraft_type"),
-                pl.col("flights").cast(pl.String),
-                _spoiled("block_minutes", _clock("block_minutes", padded=True)),
-                pl.when(
-                    (pl.col("flights") == 1) & (pl.col("cycles_style") < BLANK_SINGLE_CYCLE_SHARE)
-                )
-                .then(pl.lit(""))
-                .otherwise(pl.col("flights").cast(pl.String)),
-                _clock("tah_minutes", padded=False),
-                _thousands("tac"),
-                pl.col("remark").replace_strict(
-                    dict(enumerate(_quoted(REMARKS))), default="", return_dtype=pl.String
-                ),
-            ],
-            separator=",",
-        ).alias("line"),
+        pl.concat_str([cells[name] for name in header], separator=",").alias("line"),
         pl.col("placeholder_after"),
         pl.col("flaw_field"),
         pl.col("flaw_value"),
     )
+    placeholder = "0 " + "," * (len(header) - 1)
     blocks = lines.select(
         pl.when(pl.col("placeholder_after"))
-        .then(pl.col("line") + newline + PLACEHOLDER)
+        .then(pl.col("line") + newline + placeholder)
         .otherwise(pl.col("line"))
     ).to_series()
-    text = newline.join([",".join(HEADER), *blocks.to_list()]) + newline
+    text = newline.join([",".join(header), *blocks.to_list()]) + newline
     path.write_bytes(text.encode(encoding))
 
     # CSV line numbers: header on line 1, each placeholder pushes later rows down by one.
     line_number = (
         2 + np.arange(rows.height) + np.concatenate([[0], np.cumsum(placeholder_after)[:-1]])
     )
-    columns = {"dep_date": HEADER[0], "block_minutes": HEADER[4]}
+    columns = {"dep_date": "Dep. Date", "block_minutes": "Hours"}
     flaws = lines.with_row_index().filter(pl.col("flaw_field").is_not_null())
     bad_rows = [
         {"row": int(line_number[index]), "column": columns[field], "value": value}

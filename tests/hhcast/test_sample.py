@@ -134,7 +134,11 @@ def test_report_and_manifest_list_exactly_the_landing_files(sample, manifest):
     listed = {entry["path"] for entry in manifest["files"]}
     on_disk = {str(p.relative_to(out)) for p in (out / "landing").rglob("*") if p.is_file()}
     assert listed == on_disk
-    assert report.files == len(listed) == 72  # 36 months, two sources
+    assert report.files == len(listed) == 72 + 8  # 36 months, two sources; 8 plan issues
+    assert report.plan_issues == 8
+    assert report.plan_rows == sum(
+        e["data_rows"] for e in manifest["files"] if e["source"] == "flight_plan"
+    )
     assert report.event_rows == sum(
         e["data_rows"] for e in manifest["files"] if e["source"] == "events_unscheduled"
     )
@@ -161,6 +165,9 @@ def test_manifest_data_rows_equal_the_rows_in_each_file(sample, manifest, events
         name = entry["path"].rsplit("/", 1)[1]
         if entry["source"] == "events_unscheduled":
             assert counted[name] == entry["data_rows"], name
+        elif entry["source"] == "flight_plan":
+            content = (sample[1] / entry["path"]).read_bytes()
+            assert len(csv_lines(content)) - 1 == entry["data_rows"], name
         else:
             assert len(csv_lines(utilization[name])) - 1 == entry["data_rows"], name
 
@@ -301,14 +308,15 @@ def test_utilization_files_carry_every_quirk(manifest, utilization):
     assert '"Troca de pneu, trem principal"' in remarks
 
 
-def test_truth_has_one_row_per_iso_week_of_the_span(sample):
+def test_truth_has_one_row_per_iso_week_of_the_span_and_the_planned_weeks(sample):
     truth = pl.read_csv(sample[1] / "truth/weekly_expected_hh.csv", try_parse_dates=True)
     weeks = truth["week_start"]
     assert truth.columns == ["week_start", "expected_hh"]
     assert (weeks.dt.weekday() == 1).all()
     assert (weeks.diff().drop_nulls() == timedelta(days=7)).all()
     assert weeks[0] <= PRESETS["small"].start < weeks[0] + timedelta(days=7)
-    assert weeks[-1] <= PRESETS["small"].end < weeks[-1] + timedelta(days=7)
+    # The plans look 8 weeks past the week holding the preset's last day (a Thursday).
+    assert weeks[-1] + timedelta(days=6) == sample[0].planned[1] == date(2022, 8, 21)
     text = (sample[1] / "truth/weekly_expected_hh.csv").read_text().splitlines()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2},\d+\.\d{6}", text[1])
 
@@ -339,7 +347,9 @@ def test_truth_matches_the_hh_counted_from_the_files(sample, events):
         hh=(pl.col("minutes") * pl.col("len")).sum() / 60
     )
     truth = pl.read_csv(sample[1] / "truth/weekly_expected_hh.csv", try_parse_dates=True)
-    joined = truth.join(weekly, on="week_start", how="left").fill_null(0)
+    # Weeks wholly inside the emitted range: the truth goes on over the planned weeks.
+    emitted = pl.col("week_start") + timedelta(days=6) <= PRESETS["small"].end
+    joined = truth.filter(emitted).join(weekly, on="week_start", how="left").fill_null(0)
     expected, actual = joined["expected_hh"].to_numpy(), joined["hh"].to_numpy()
     # About 100 work items a week, some of them heavy, leave ~12% noise on a weekly total;
     # four-week totals halve it.
@@ -354,6 +364,7 @@ def test_a_narrower_range_cuts_files_but_keeps_their_names(sample, manifest, tmp
     cut = generate(tmp_path, "small", seed=7, start=date(2020, 1, 1), end=date(2020, 3, 15))
     cut_manifest = json.loads((cut.out / "truth/manifest.json").read_text(encoding="utf-8"))
     full = {e["path"]: e for e in manifest["files"]}
+    cut_manifest["files"] = [e for e in cut_manifest["files"] if e["source"] != "flight_plan"]
     months = [re.search(r"(\d{4}_\d{2})\.", e["path"])[1] for e in cut_manifest["files"]]
     assert sorted(months) == ["2020_01", "2020_01", "2020_02", "2020_02", "2020_03", "2020_03"]
     assert cut.span == (date(2020, 1, 1), date(2020, 3, 15))
@@ -367,9 +378,12 @@ def test_a_narrower_range_cuts_files_but_keeps_their_names(sample, manifest, tmp
                 partial[entry["path"].removeprefix("landing/")]
                 == whole[entry["path"].removeprefix("landing/")]
             )
-    assert (cut.out / "truth/weekly_expected_hh.csv").read_bytes() == (
-        sample[1] / "truth/weekly_expected_hh.csv"
-    ).read_bytes()
+    # The cut's plans end inside the span, the full delivery's past it: the truth agrees on
+    # every week but the span's last, which only the full delivery's world flies to its Sunday.
+    cut_truth = (cut.out / "truth/weekly_expected_hh.csv").read_text().splitlines()
+    full_truth = (sample[1] / "truth/weekly_expected_hh.csv").read_text().splitlines()
+    assert cut_truth[-1].startswith("2022-06-27,")
+    assert cut_truth[:-1] == full_truth[: len(cut_truth) - 1]
 
 
 def test_drift_scales_expected_hh_from_its_date_only(sample, tmp_path):
@@ -399,6 +413,7 @@ def test_drift_scales_expected_hh_from_its_date_only(sample, tmp_path):
         base.join(after, on="week_start", suffix="_drift")
         .join(hours, on="week_start", how="left")
         .fill_null(0)
+        .filter(pl.col("week_start") < date(2022, 6, 27))  # the last one is flown on in `base`
     )
     delta = compared["expected_hh_drift"] - compared["expected_hh"]
     assert np.allclose(delta, extra * compared["hours"], atol=2e-6)

@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from hhcast.cli import main
+from flows.cli import main
 from hhcast.sample import PRESETS, generate
 from hhcast.sample.fleet import expected_hh, simulate_fleet
 from hhcast.sample.fleet_future import extend_fleet

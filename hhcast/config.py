@@ -111,6 +111,24 @@ class CandidateSettings(_Strict):
     params: dict[str, Any] = {}
 
 
+class IntervalSettings(_Strict):
+    """Prediction intervals: split-conformal on each model's backtest errors."""
+
+    levels: list[float] = Field(default_factory=lambda: [0.8, 0.95])
+    # Fewer residuals than this and a grain gets no quantile of its own: a horizon falls back
+    # on the pooled one, a model with too few in all gets no interval.
+    min_residuals: int = Field(20, ge=20)
+
+    @model_validator(mode="after")
+    def _levels_are_probabilities(self) -> IntervalSettings:
+        if not self.levels or not all(0 < level < 1 for level in self.levels):
+            raise ValueError(
+                f"training.intervals.levels must be coverage probabilities between 0 and 1 "
+                f"(such as [0.8, 0.95]), not {self.levels}"
+            )
+        return self
+
+
 class TrainingSettings(_Strict):
     """What models learn from, how they are evaluated on time, and which are trained."""
 
@@ -122,6 +140,7 @@ class TrainingSettings(_Strict):
     min_train_weeks: int = Field(52, ge=2)
     seed: int = 7
     primary_metric: Metric = "mae"
+    intervals: IntervalSettings = IntervalSettings()
     candidates: dict[str, CandidateSettings]
 
     @model_validator(mode="after")

@@ -14,7 +14,9 @@ from prefect.cache_policies import NO_CACHE
 from hhcast.config import CandidateSettings, Settings
 from hhcast.version import code_version
 from tasks.ml import artifacts, registry
+from tasks.ml.artifacts import StoredModel
 from tasks.ml.dataset import TimeSplit, TrainingSet, load_training_set
+from tasks.ml.intervals import coverage_text
 from tasks.ml.promotion import Comparison, compare
 from tasks.ml.registry import Decision, ModelRecord
 from tasks.ml.training import FoldScore, TrainedCandidate, train_candidate
@@ -84,28 +86,34 @@ def load_dataset(settings: Settings, version_id: str | None) -> TrainingSet:
 
 @task(name="train-candidate", task_run_name="train-{name}", cache_policy=NO_CACHE)
 def train(name: str, candidate: CandidateSettings, split: TimeSplit, settings: Settings):
-    """Backtest one candidate, fit it on all weeks before the holdout, score the holdout."""
+    """Backtest one candidate, fit it on all weeks before the holdout and score the holdout,
+    then fit it on every week for production."""
     trained = train_candidate(name, candidate, split, settings.training)
     get_run_logger().info(
-        "%s: backtest MAE %.2f ± %.2f, holdout MAE %.2f (%.1f s)",
+        "%s: backtest MAE %.2f ± %.2f, holdout MAE %.2f, interval coverage on the holdout %s "
+        "(%.1f s)",
         trained.model_id, trained.backtest["mae_mean"], trained.backtest["mae_std"],
-        trained.holdout.metrics["mae"], trained.seconds,
+        trained.holdout.metrics["mae"], coverage_text(trained.holdout.metrics), trained.seconds,
     )  # fmt: skip
     return trained
 
 
 @task(name="store-artifacts", cache_policy=NO_CACHE, **LAKE_RETRIES)
-def store_artifacts(
-    trained: list[TrainedCandidate], settings: Settings
-) -> dict[str, tuple[str, str]]:
-    """Each model's artifact in the lake: its URI and sha256, by model id."""
-    return {c.model_id: artifacts.store(c.forecaster, settings) for c in trained}
+def store_artifacts(trained: list[TrainedCandidate], settings: Settings) -> dict[str, StoredModel]:
+    """Each model's two artifacts in the lake, the scored fit and the production fit, by id."""
+    return {
+        c.model_id: StoredModel(
+            scored=artifacts.store(c.forecaster, settings),
+            production=artifacts.store(c.production.forecaster, settings),
+        )
+        for c in trained
+    }
 
 
 @task(name="register-models", cache_policy=NO_CACHE)
 def register(
     trained: list[TrainedCandidate],
-    stored: dict[str, tuple[str, str]],
+    stored: dict[str, StoredModel],
     challenger: TrainedCandidate,
     dataset: TrainingSet,
     bootstrap: Decision,
@@ -176,6 +184,11 @@ def publish(markdown: str, trained: list[TrainedCandidate]) -> None:
                 "backtest_mae_std": round(c.backtest["mae_std"], 2),
                 "holdout_mae": round(c.holdout.metrics["mae"], 2),
                 "holdout_wape": round(c.holdout.metrics["wape"], 4),
+                **{
+                    f"holdout_{key}": round(value, 3)
+                    for key, value in c.holdout.metrics.items()
+                    if key.startswith("coverage_")
+                },
                 "seconds": round(c.seconds, 1),
             }
             for c in trained

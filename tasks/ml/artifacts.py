@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from hhcast.config import Settings
@@ -22,6 +23,14 @@ NAIVE_FORMAT = "hhcast-naive/1"
 # Types a skops file of ours may hold beyond skops' default trusted set (numpy, sklearn's
 # estimators): the fitted trees inside a HistGradientBoostingRegressor.
 TRUSTED_SKOPS_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """Where one registered model's two fits are in the lake, each as (URI, sha256)."""
+
+    scored: tuple[str, str]  # fitted before the holdout: what comparisons re-score
+    production: tuple[str, str]  # fitted on every complete week: what forecasts
 
 
 def serialise(forecaster: Forecaster) -> tuple[bytes, str]:

@@ -37,10 +37,15 @@ class Fold:
 
 @dataclass(frozen=True)
 class TimeSplit:
-    """Rolling-origin backtest folds over the older weeks, then the holdout of the newest."""
+    """Rolling-origin backtest folds over the older weeks, then the holdout of the newest.
+
+    `production` is every complete week, the holdout's included: what the model that
+    forecasts is fitted on once the folds and the holdout have scored the candidate.
+    """
 
     folds: list[Fold]
     holdout: Fold
+    production: pl.DataFrame
 
     @property
     def holdout_window(self) -> tuple[date, date]:
@@ -49,6 +54,10 @@ class TimeSplit:
     @property
     def train_window(self) -> tuple[date, date]:
         return _span(self.holdout.train)
+
+    @property
+    def production_window(self) -> tuple[date, date]:
+        return _span(self.production)
 
 
 def _span(frame: pl.DataFrame) -> tuple[date, date]:
@@ -107,7 +116,8 @@ def time_split(weeks: pl.DataFrame, config: TrainingSettings) -> TimeSplit:
     """Cut complete weeks on time: the newest are the holdout, folds roll forward before it.
 
     Fold i trains on every week before its origin and forecasts the `fold_weeks` after it;
-    the last fold ends where the holdout starts. Nothing is ever shuffled.
+    the last fold ends where the holdout starts; the production fit takes every week. Nothing
+    is ever shuffled.
     """
     weeks = weeks.sort("week_start")
     n = weeks.height
@@ -124,4 +134,4 @@ def time_split(weeks: pl.DataFrame, config: TrainingSettings) -> TimeSplit:
         origin = holdout_start - (config.backtest_folds - number + 1) * config.fold_weeks
         folds.append(Fold(number, weeks[:origin], weeks[origin : origin + config.fold_weeks]))
     holdout = Fold(None, weeks[:holdout_start], weeks[holdout_start:])
-    return TimeSplit(folds, holdout)
+    return TimeSplit(folds, holdout, production=weeks)

@@ -9,6 +9,7 @@ import polars as pl
 
 from hhcast.config import PromotionSettings
 from tasks.ml.candidates import Forecaster
+from tasks.ml.intervals import coverage, coverage_text, horizons
 from tasks.ml.metrics import METRICS, forecast_errors, score
 from tasks.ml.registry import Decision, ModelRecord
 from tasks.ml.training import TrainedCandidate, backtest_means
@@ -44,7 +45,12 @@ def compare(
     challenger: TrainedCandidate, champion: ModelRecord, champion_model: Forecaster, target: str,
     holdout: pl.DataFrame,
 ) -> Comparison:  # fmt: skip
-    """Re-score the champion on the challenger's holdout weeks (never reuse its old numbers)."""
+    """Re-score the champion on the challenger's holdout weeks (never reuse its old numbers).
+
+    `champion_model` is the champion's scored fit, as the challenger's numbers are its scored
+    fit's: a production fit has learnt weeks that may be among these. Its intervals' coverage
+    is counted on these weeks too, each week's horizon reckoned from the fit's last week.
+    """
     predicted = champion_model.predict(holdout)
     weeks = pl.DataFrame(
         {
@@ -57,7 +63,12 @@ def compare(
     saw = holdout.filter(
         pl.col("week_start").is_between(champion.train_start, champion.train_end)
     ).height
-    metrics = forecast_errors(holdout[target].to_numpy(), predicted)
+    actual = holdout[target].to_numpy()
+    weeks_ahead = horizons(holdout["week_start"], champion.train_end)
+    metrics = {
+        **forecast_errors(actual, predicted),
+        **coverage(champion.intervals, actual, predicted, weeks_ahead),
+    }
     return Comparison(challenger, champion, metrics, weeks, saw)
 
 
@@ -134,7 +145,10 @@ def report(comparison: Comparison, trained: list[TrainedCandidate], verdict: str
         f"## Challenger `{ch.model_id}` vs champion `{cp.model_id}`",
         "",
         f"Holdout: {comparison.weeks.height} weeks, {first} to {last}. The champion "
-        f"({cp.algorithm}, dataset version {cp.dataset_version}) was re-scored on these weeks.",
+        f"({cp.algorithm}, dataset version {cp.dataset_version}) was re-scored on these weeks "
+        f"with its scored fit (weeks {cp.train_start} to {cp.train_end}), as the challenger is "
+        "scored with its fit on the weeks before them. Each forecasts with its production "
+        "fit, on every complete week of its dataset version.",
     ]
     if comparison.champion_saw_weeks:
         lines.append(
@@ -148,6 +162,12 @@ def report(comparison: Comparison, trained: list[TrainedCandidate], verdict: str
             f"| {LABELS[m]} | {_value(comparison.champion_metrics, m)} | "
             f"{_value(comparison.challenger_metrics, m)} | {_delta(new, old, m)} |"
         )
+    lines += [
+        "",
+        "Prediction intervals (split-conformal on each model's backtest errors), share of these "
+        f"weeks inside them: champion {coverage_text(comparison.champion_metrics)}; challenger "
+        f"{coverage_text(comparison.challenger_metrics)}.",
+    ]
     lines += ["", f"**Policy:** {verdict}", "", "### Last weeks of the holdout (HH)", ""]
     lines += ["| week | actual | champion | challenger |", "|---|---:|---:|---:|"]
     for row in comparison.weeks.tail(WEEKS_SHOWN).iter_rows(named=True):
@@ -157,15 +177,17 @@ def report(comparison: Comparison, trained: list[TrainedCandidate], verdict: str
         )
     lines += ["", "### Candidates of this run", ""]
     lines += [
-        "| candidate | algorithm | backtest MAE (mean ± sd) | holdout MAE | seconds |",
-        "|---|---|---:|---:|---:|",
+        "| candidate | algorithm | backtest MAE (mean ± sd) | holdout MAE | holdout coverage "
+        "| seconds |",
+        "|---|---|---:|---:|---|---:|",
     ]
     for c in sorted(trained, key=lambda c: backtest_means(c)["mae"]):
         b = c.backtest
         mark = " (challenger)" if c.model_id == ch.model_id else ""
         lines.append(
             f"| `{c.model_id}`{mark} | {c.algorithm} | {b['mae_mean']:,.1f} ± {b['mae_std']:,.1f}"
-            f" | {c.holdout.metrics['mae']:,.1f} | {c.seconds:.1f} |"
+            f" | {c.holdout.metrics['mae']:,.1f} | {coverage_text(c.holdout.metrics)} "
+            f"| {c.seconds:.1f} |"
         )
     return "\n".join(lines)
 

@@ -22,6 +22,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import polars as pl
 
+from tasks.ml import intervals as conformal
+from tasks.ml.artifacts import StoredModel
 from tasks.ml.errors import ChampionChanged, RegistryError
 from tasks.ml.training import FoldScore, TrainedCandidate
 from warehouse.connection import first_row
@@ -29,7 +31,12 @@ from warehouse.connection import first_row
 
 @dataclass(frozen=True)
 class ModelRecord:
-    """One row of ml.models."""
+    """One row of ml.models.
+
+    `artifact_*` and `train_*` are the scored fit (the weeks before the holdout), which
+    comparisons re-score; `production_*` the fit on every complete week, which forecasts.
+    Models registered before step 6 have no production fit and no intervals (None).
+    """
 
     model_id: str
     candidate: str
@@ -45,6 +52,29 @@ class ModelRecord:
     artifact_sha256: str
     created_at: datetime
     status: str
+    production_artifact_uri: str | None = None
+    production_artifact_sha256: str | None = None
+    production_train_start: date | None = None
+    production_train_end: date | None = None
+    production_train_weeks: int | None = None
+    intervals: dict | None = None
+
+    def forecast_artifact(self) -> tuple[str, str]:
+        """The artifact that forecasts, its URI and sha256: the production fit, or the scored
+        one for a model registered before production fits existed."""
+        if self.production_artifact_uri is None or self.production_artifact_sha256 is None:
+            return self.artifact_uri, self.artifact_sha256
+        return self.production_artifact_uri, self.production_artifact_sha256
+
+    @property
+    def forecast_train_end(self) -> date:
+        """The last week the forecasting artifact learnt: horizon 1 is the week after it."""
+        return self.production_train_end or self.train_end
+
+    def half_width(self, level: float, horizon: int) -> float | None:
+        """The interval's reach either side of a forecast `horizon` weeks past
+        `forecast_train_end`, in HH; None for a model registered without intervals."""
+        return conformal.half_width(self.intervals, level, horizon)
 
 
 @dataclass(frozen=True)
@@ -63,14 +93,24 @@ class Decision:
 
 _MODEL_COLUMNS = (
     "model_id, candidate, algorithm, features, dataset_version, train_start, train_end, "
-    "holdout_start, holdout_end, metrics, artifact_uri, artifact_sha256, created_at, status"
+    "holdout_start, holdout_end, metrics, artifact_uri, artifact_sha256, created_at, status, "
+    "production_artifact_uri, production_artifact_sha256, production_train_start, "
+    "production_train_end, production_train_weeks, intervals"
 )
+_INSERT_COLUMNS = (
+    "model_id, run_id, candidate, algorithm, features, hyperparameters, seed, dataset_version, "
+    "train_start, train_end, train_weeks, holdout_start, holdout_end, metrics, code_version, "
+    "artifact_uri, artifact_sha256, created_at, status, production_artifact_uri, "
+    "production_artifact_sha256, production_train_start, production_train_end, "
+    "production_train_weeks, intervals"
+)
+_INSERT_VALUES = ", ".join("?" for _ in _INSERT_COLUMNS.split(", "))
 
 
 def register_run(
     con: duckdb.DuckDBPyConnection,
     trained: list[TrainedCandidate],
-    artifacts: dict[str, tuple[str, str]],
+    artifacts: dict[str, StoredModel],
     *,
     run_id: str,
     dataset_version: str,
@@ -90,17 +130,18 @@ def register_run(
     try:
         con.execute("update ml.models set status = 'candidate' where status = 'challenger'")
         for c in trained:
-            uri, digest = artifacts[c.model_id]
+            stored, production = artifacts[c.model_id], c.production
             con.execute(
-                "insert into ml.models values "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"insert into ml.models ({_INSERT_COLUMNS}) values ({_INSERT_VALUES})",
                 [
                     c.model_id, run_id, c.name, c.algorithm, json.dumps(c.features),
                     json.dumps(c.settings.params, sort_keys=True), seed, dataset_version,
                     c.holdout.train_start, c.holdout.train_end, c.holdout.n_train,
                     c.holdout.test_start, c.holdout.test_end, json.dumps(c.metrics),
-                    code_version, uri, digest, created,
+                    code_version, *stored.scored, created,
                     "challenger" if c.model_id == challenger_id else "candidate",
+                    *stored.production, production.train_start, production.train_end,
+                    production.n_train, json.dumps(c.intervals),
                 ],
             )  # fmt: skip
             record_scores(con, run_id, c.model_id, [*c.folds, c.holdout], c.predictions)
@@ -225,7 +266,7 @@ def rollback_decision(con: duckdb.DuckDBPyConnection, decided_by: str, note: str
 
 
 def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The registry as a table, newest first, with each model's holdout error."""
+    """The registry as a table, newest first, with each model's holdout error and coverage."""
     return con.sql(
         """
         select
@@ -238,6 +279,12 @@ def list_models(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
             round((metrics->>'$.mae')::double, 2) as holdout_mae,
             round((metrics->>'$.backtest_mae_mean')::double, 2) as backtest_mae,
             round((metrics->>'$.wape')::double, 4) as holdout_wape,
+            -- share of the holdout weeks inside the 80 % and 95 % intervals (null: none)
+            printf(
+                '%.0f%% / %.0f%%',
+                100 * (metrics->>'$.coverage_80')::double,
+                100 * (metrics->>'$.coverage_95')::double
+            ) as coverage_80_95,
             created_at
         from ml.models
         order by created_at desc, holdout_mae
@@ -276,4 +323,6 @@ def _record(row: tuple) -> ModelRecord:
     values = dict(zip(_MODEL_COLUMNS.split(", "), row, strict=True))
     values["features"] = json.loads(values["features"])
     values["metrics"] = json.loads(values["metrics"])
+    if values["intervals"] is not None:
+        values["intervals"] = json.loads(values["intervals"])
     return ModelRecord(**values)

@@ -1,4 +1,5 @@
-"""Train one candidate honestly: backtest on rolling origins, then fit and score the holdout."""
+"""Train one candidate honestly: backtest on rolling origins, fit and score the holdout, then
+fit the model that forecasts on every complete week."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import polars as pl
 from hhcast.config import CandidateSettings, TrainingSettings
 from tasks.ml.candidates import Forecaster, fit_candidate
 from tasks.ml.dataset import Fold, TimeSplit
+from tasks.ml.intervals import calibrate, coverage, horizons
 from tasks.ml.metrics import METRICS, forecast_errors, score, summarise_folds
 
 
@@ -33,18 +35,34 @@ class FoldScore:
 
 
 @dataclass(frozen=True)
+class ProductionFit:
+    """The model that forecasts: the candidate refitted, same parameters and seed, on every
+    complete week of the dataset version, the holdout's included. Never scored on the holdout
+    (it learnt those weeks); its error is what the scored fit's was, on more recent data."""
+
+    forecaster: Forecaster
+    train_start: date
+    train_end: date
+    n_train: int
+
+
+@dataclass(frozen=True)
 class TrainedCandidate:
-    """A candidate's backtest, its model fitted on every week before the holdout, and its score."""
+    """A candidate's backtest and intervals, its scored fit (every week before the holdout)
+    with the holdout's score, and its production fit (every week)."""
 
     name: str
     model_id: str
     settings: CandidateSettings
     features: list[str]
-    forecaster: Forecaster
+    forecaster: Forecaster  # the scored fit: what the holdout and promotion judge
     folds: list[FoldScore]
     holdout: FoldScore
     predictions: pl.DataFrame  # week_start, y_true, y_pred over the holdout
     seconds: float
+    production: ProductionFit
+    intervals: dict  # tasks/ml/intervals.py's calibration on `residuals`
+    residuals: pl.DataFrame  # fold, week_start, horizon, y_true, y_pred, residual (backtest)
 
     @property
     def algorithm(self) -> str:
@@ -63,24 +81,30 @@ class TrainedCandidate:
 def train_candidate(
     name: str, candidate: CandidateSettings, split: TimeSplit, config: TrainingSettings
 ) -> TrainedCandidate:
-    """Backtest a candidate fold by fold, then fit it on all pre-holdout weeks and score those.
+    """Backtest a candidate fold by fold, fit it on all pre-holdout weeks and score those, then
+    fit it on every week for production.
 
-    Each fit sees only its fold's training weeks, scalers included: the holdout and the later
-    folds are never handed to `fit_candidate` together with a fold's training rows.
+    Each scored fit sees only its fold's training weeks, scalers included: the holdout and the
+    later folds are never handed to `fit_candidate` together with a fold's training rows. The
+    intervals come from the folds' errors alone; the holdout checks their coverage.
     """
     started = time.perf_counter()
-    folds = []
+    folds, residuals = [], []
     for fold in split.folds:
-        forecaster = _fit(candidate, config, fold)
+        forecaster = _fit(candidate, config, fold.train)
         predicted = _finite(forecaster.predict(fold.test), name, fold)
         folds.append(_score(fold, forecaster, config.target, predicted))
-    forecaster = _fit(candidate, config, split.holdout)
+        residuals.append(_residuals(fold, config.target, predicted))
+    backtest_residuals = pl.concat(residuals)
+    intervals = calibrate(backtest_residuals, config.intervals, folds=len(split.folds))
+    forecaster = _fit(candidate, config, split.holdout.train)
     test = split.holdout.test
     predicted = _finite(forecaster.predict(test), name, split.holdout)
-    holdout = _score(split.holdout, forecaster, config.target, predicted)
+    holdout = _score(split.holdout, forecaster, config.target, predicted, intervals)
     predictions = pl.DataFrame(
         {"week_start": test["week_start"], "y_true": test[config.target], "y_pred": predicted}
     )
+    production = _fit(candidate, config, split.production)
     return TrainedCandidate(
         name=name,
         model_id=f"{name}-{uuid.uuid4().hex[:8]}",
@@ -91,6 +115,14 @@ def train_candidate(
         holdout=holdout,
         predictions=predictions,
         seconds=time.perf_counter() - started,
+        production=ProductionFit(
+            forecaster=production,
+            train_start=split.production["week_start"].min(),
+            train_end=split.production["week_start"].max(),
+            n_train=_training_rows(split.production, production, config.target).height,
+        ),
+        intervals=intervals,
+        residuals=backtest_residuals,
     )
 
 
@@ -109,8 +141,8 @@ def backtest_means(candidate: TrainedCandidate) -> dict[str, float]:
     return {m: candidate.backtest[f"{m}_mean"] for m in METRICS}
 
 
-def _fit(candidate: CandidateSettings, config: TrainingSettings, fold: Fold) -> Forecaster:
-    return fit_candidate(candidate, config.features, config.target, config.seed, fold.train)
+def _fit(candidate: CandidateSettings, config: TrainingSettings, train: pl.DataFrame) -> Forecaster:
+    return fit_candidate(candidate, config.features, config.target, config.seed, train)
 
 
 def _finite(predicted: np.ndarray, name: str, fold: Fold) -> np.ndarray:
@@ -126,15 +158,48 @@ def _finite(predicted: np.ndarray, name: str, fold: Fold) -> np.ndarray:
     return predicted
 
 
-def _score(fold: Fold, forecaster: Forecaster, target: str, predicted: np.ndarray) -> FoldScore:
+def _residuals(fold: Fold, target: str, predicted: np.ndarray) -> pl.DataFrame:
+    """A backtest fold's errors on the weeks it forecast, each with its horizon."""
+    y_true = fold.test[target].cast(pl.Float64)
+    return pl.DataFrame(
+        {
+            "fold": fold.number,
+            "week_start": fold.test["week_start"],
+            "horizon": horizons(fold.test["week_start"], fold.train["week_start"].max()),
+            "y_true": y_true,
+            "y_pred": predicted,
+            "residual": y_true.to_numpy() - predicted,
+        }
+    )
+
+
+def _score(
+    fold: Fold,
+    forecaster: Forecaster,
+    target: str,
+    predicted: np.ndarray,
+    intervals: dict | None = None,
+) -> FoldScore:
+    """A fold's errors; with intervals, also how often they held the actual (the holdout's)."""
+    train_end = fold.train["week_start"].max()
+    y_true = fold.test[target].to_numpy()
+    weeks_ahead = horizons(fold.test["week_start"], train_end)
     return FoldScore(
         split=fold.split,
         fold=fold.number,
         train_start=fold.train["week_start"].min(),
-        train_end=fold.train["week_start"].max(),
+        train_end=train_end,
         test_start=fold.test["week_start"].min(),
         test_end=fold.test["week_start"].max(),
-        n_train=fold.train.drop_nulls([*forecaster.features, target]).height,
+        n_train=_training_rows(fold.train, forecaster, target).height,
         n_test=fold.test.height,
-        metrics=forecast_errors(fold.test[target].to_numpy(), predicted),
+        metrics={
+            **forecast_errors(y_true, predicted),
+            **coverage(intervals, y_true, predicted, weeks_ahead),
+        },
     )
+
+
+def _training_rows(train: pl.DataFrame, forecaster: Forecaster, target: str) -> pl.DataFrame:
+    """The rows a fit learnt from: those with every feature and the target."""
+    return train.drop_nulls([*forecaster.features, target])

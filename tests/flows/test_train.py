@@ -75,6 +75,24 @@ def test_auto_promotes_over_the_baseline_then_keeps_the_champion_on_a_tie(traina
     assert query(settings, "select count(*) from ml.holdout_predictions") == [
         (n * settings.training.holdout_weeks,)
     ]
+    # The production fit learnt every complete week, the holdout's included; the scored fit,
+    # whose artifact promotion compares, stops before it. Intervals from the 4 x 13 backtest
+    # errors, their coverage checked on the holdout.
+    for model in run1.trained:
+        (row,) = query(
+            settings,
+            "select train_start, train_end, holdout_start, holdout_end, production_train_start, "
+            "production_train_end, production_train_weeks - train_weeks, "
+            "production_artifact_sha256 = artifact_sha256, "
+            "(intervals->>'$.pooled.n')::int, metrics->>'$.coverage_80' is not null "
+            "from ml.models where model_id = ?",
+            [model.model_id],
+        )
+        start, end, holdout_start, holdout_end, p_start, p_end, more, same, n, covered = row
+        assert end < holdout_start and (p_start, p_end) == (start, holdout_end)
+        assert more == settings.training.holdout_weeks
+        assert same is (model.algorithm == "naive")
+        assert (n, covered) == (52, True)
 
     # Same data, same seed: the new challenger ties the champion and does not clear the margin.
     run2 = train_models(return_state=True).result()
@@ -129,6 +147,7 @@ def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable,
     listing = capsys.readouterr().out
     for candidate in summary.trained:
         assert candidate.model_id in listing
+    assert "coverage_80_95" in listing
     (champion_line,) = [line for line in listing.splitlines() if "champion" in line]
     assert summary.challenger.model_id in champion_line
 
@@ -188,6 +207,7 @@ def test_manual_promotion_waits_for_the_reviewer(trainable, approve, monkeypatch
             )
         )
     assert "vs champion" in report.data
+    assert "share of these weeks inside them: champion 80%:" in report.data
     resume_flow_run(run.id, run_input={"approve": approve, "reviewer": "ana", "note": "checked"})
     thread.join(timeout=180)
     state = outcome["state"]

@@ -14,19 +14,34 @@ create table if not exists ml.models (
     hyperparameters json not null,
     seed            integer not null,
     dataset_version varchar not null,     -- meta.dataset_versions.version_id
-    train_start     date not null,        -- weeks the registered model was fitted on
-    train_end       date not null,
+    train_start     date not null,        -- weeks the scored fit was fitted on (before the
+    train_end       date not null,        -- holdout)
     train_weeks     integer not null,
-    holdout_start   date not null,        -- weeks it was scored on and never saw
+    holdout_start   date not null,        -- weeks the scored fit was scored on and never saw
     holdout_end     date not null,
-    metrics         json not null,        -- holdout metrics and the backtest's mean and spread
+    metrics         json not null,        -- holdout metrics (coverage_80/_95: the intervals'),
+                                          -- and the backtest's mean and spread
     code_version    varchar not null,     -- git commit of hhcast that trained it
-    artifact_uri    varchar not null,     -- content-addressed: .../models/<sha256>/model.<ext>
-    artifact_sha256 varchar not null,
+    artifact_uri    varchar not null,     -- the scored fit, content-addressed:
+    artifact_sha256 varchar not null,     -- .../models/<sha256[:2]>/<sha256>/model.<ext>
     created_at      timestamptz not null,
     status          varchar not null
         check (status in ('candidate', 'challenger', 'champion', 'retired'))
 );
+
+-- Step 6: the production fit (the artifact that forecasts) and the prediction intervals.
+-- Added by `alter`, so a warehouse made before gets them too, with nulls in its old rows:
+-- forecast with the scored artifact where production_artifact_uri is null, and without an
+-- interval where intervals is null (ModelRecord.forecast_artifact() and .half_width()).
+alter table ml.models add column if not exists production_artifact_uri varchar;
+alter table ml.models add column if not exists production_artifact_sha256 varchar;
+-- every complete week of the dataset version, the holdout's included
+alter table ml.models add column if not exists production_train_start date;
+alter table ml.models add column if not exists production_train_end date;
+alter table ml.models add column if not exists production_train_weeks integer;
+-- split-conformal quantiles of |actual - forecast| on the backtest folds' weeks, per level
+-- (0.8, 0.95): {"pooled": {"n", "0.8", "0.95"}, "by_horizon": {"<weeks ahead>": {...}}, ...}
+alter table ml.models add column if not exists intervals json;
 
 -- Error of every candidate on every backtest fold and on the holdout; a champion re-scored on
 -- a later run's holdout gets rows under that run.

@@ -28,6 +28,7 @@ def trained():
 
 
 def round_trip(trained, settings):
+    """Both fits of every algorithm, stored and loaded back, forecast exactly as before."""
     split, models = trained
     for name, model in models.items():
         uri, digest = artifacts.store(model.forecaster, settings)
@@ -36,7 +37,21 @@ def round_trip(trained, settings):
         np.testing.assert_array_equal(
             loaded.predict(split.holdout.test), model.predictions["y_pred"].to_numpy(), err_msg=name
         )
+        production, weeks = model.production.forecaster, split.production.drop_nulls(model.features)
+        uri, digest = artifacts.store(production, settings)
+        loaded = artifacts.fetch(uri, digest, model.algorithm, model.features, settings)
+        np.testing.assert_array_equal(
+            loaded.predict(weeks), production.predict(weeks), err_msg=name
+        )
     return uri
+
+
+def test_the_two_fits_are_two_artifacts_except_the_baseline_which_learns_nothing(trained, settings):
+    _, models = trained
+    for name, model in models.items():
+        scored = artifacts.store(model.forecaster, settings)
+        production = artifacts.store(model.production.forecaster, settings)
+        assert (scored == production) is (name == "naive"), name
 
 
 def test_every_algorithm_round_trips_through_a_local_lake(trained, settings):

@@ -14,14 +14,39 @@ import pytest
 
 from hhcast.config import CandidateSettings
 from tasks.ml import registry
+from tasks.ml.artifacts import StoredModel
 from tasks.ml.registry import ChampionChanged, Decision, RegistryError
-from tasks.ml.training import FoldScore, TrainedCandidate
+from tasks.ml.training import FoldScore, ProductionFit, TrainedCandidate
 from warehouse.connection import connect, ensure_schema
+
+INTERVALS = {
+    "method": "split-conformal", "residuals": "backtest", "folds": 4, "levels": [0.8, 0.95],
+    "min_residuals": 20, "horizons": [1, 13], "pooled": {"n": 52, "0.8": 30.0, "0.95": 50.0},
+    "by_horizon": {"1": {"n": 20, "0.8": 20.0, "0.95": 40.0}},
+}  # fmt: skip
+# ml.models as tables were created before step 6 (production fits and intervals)
+OLD_MODELS_DDL = """
+create schema ml;
+create table ml.models (
+    model_id varchar primary key, run_id varchar not null, candidate varchar not null,
+    algorithm varchar not null, features json not null, hyperparameters json not null,
+    seed integer not null, dataset_version varchar not null, train_start date not null,
+    train_end date not null, train_weeks integer not null, holdout_start date not null,
+    holdout_end date not null, metrics json not null, code_version varchar not null,
+    artifact_uri varchar not null, artifact_sha256 varchar not null,
+    created_at timestamptz not null, status varchar not null
+        check (status in ('candidate', 'challenger', 'champion', 'retired'))
+);
+"""
 
 
 def add_model(con, model_id: str, status: str = "candidate") -> None:
+    """A model row as registered before step 6: no production fit, no intervals."""
     con.execute(
-        "insert into ml.models values (?, 'run', ?, 'linear', '[\"acft\"]', '{}', 7, 'v1', "
+        "insert into ml.models (model_id, run_id, candidate, algorithm, features, "
+        "hyperparameters, seed, dataset_version, train_start, train_end, train_weeks, "
+        "holdout_start, holdout_end, metrics, code_version, artifact_uri, artifact_sha256, "
+        "created_at, status) values (?, 'run', ?, 'linear', '[\"acft\"]', '{}', 7, 'v1', "
         "?, ?, 52, ?, ?, ?, 'test', ?, 'sha', ?, ?)",
         [
             model_id, model_id.split("-")[0], date(2020, 1, 6), date(2020, 12, 28),
@@ -53,6 +78,21 @@ def trained(model_id: str, algorithm: str) -> TrainedCandidate:
             {"week_start": [date(2021, 1, 4)], "y_true": [10.0], "y_pred": [9.0]}
         ),
         seconds=0.0,
+        production=ProductionFit(
+            SimpleNamespace(algorithm=algorithm, features=["acft"]),
+            date(2020, 1, 6),
+            date(2021, 1, 4),
+            53,
+        ),
+        intervals=INTERVALS,
+        residuals=pl.DataFrame(),
+    )
+
+
+def stored(model_id: str) -> StoredModel:
+    return StoredModel(
+        scored=(f"/lake/{model_id}/scored", "sha-scored"),
+        production=(f"/lake/{model_id}/production", "sha-production"),
     )
 
 
@@ -63,7 +103,7 @@ def register(con, run_id: str) -> tuple[str, str]:
         "bootstrap", None, naive.model_id, naive.model_id, "bootstrap", "policy", "first"
     )
     registry.register_run(
-        con, [naive, ridge], {m: (f"/lake/{m}", "sha") for m in (naive.model_id, ridge.model_id)},
+        con, [naive, ridge], {m: stored(m) for m in (naive.model_id, ridge.model_id)},
         run_id=run_id, dataset_version="v1", challenger_id=ridge.model_id, seed=7,
         code_version="test", bootstrap=bootstrap,
     )  # fmt: skip
@@ -230,3 +270,51 @@ def test_a_review_outlived_by_a_newer_run_can_still_promote_its_model(tmp_path):
         registry.decide(con, promote(naive, waiting), run_id="r1")
         assert statuses(con)[waiting] == "champion"
         assert statuses(con)[newer] == "challenger"
+
+
+def test_a_model_is_registered_with_both_fits_and_its_intervals(tmp_path):
+    with connect(tmp_path / "hhcast.duckdb") as con:
+        ensure_schema(con)
+        _, ridge = register(con, "r1")
+        model = registry.get_model(con, ridge)
+    assert (model.artifact_uri, model.artifact_sha256) == (f"/lake/{ridge}/scored", "sha-scored")
+    assert model.forecast_artifact() == (f"/lake/{ridge}/production", "sha-production")
+    assert (model.train_start, model.train_end) == (date(2020, 1, 6), date(2020, 12, 28))
+    assert (model.production_train_start, model.production_train_end) == (
+        date(2020, 1, 6), date(2021, 1, 4)
+    )  # fmt: skip
+    assert model.production_train_weeks == 53
+    assert model.forecast_train_end == date(2021, 1, 4)
+    assert model.intervals == INTERVALS
+    assert (model.half_width(0.8, 1), model.half_width(0.8, 2), model.half_width(0.95, 8)) == (
+        20.0, 30.0, 50.0
+    )  # fmt: skip
+
+
+def test_the_schema_adds_the_new_columns_to_an_old_registry_and_keeps_its_rows(tmp_path):
+    with connect(tmp_path / "hhcast.duckdb") as con:
+        con.execute(OLD_MODELS_DDL)
+        add_model(con, "naive-a", "champion")
+        add_model(con, "ridge-b", "challenger")
+        ensure_schema(con)
+        ensure_schema(con)  # runs on every connection: a second time changes nothing
+        columns = [name for (name,) in con.execute(
+            "select column_name from information_schema.columns where table_name = 'models' "
+            "order by ordinal_position"
+        ).fetchall()]  # fmt: skip
+        assert columns[-6:] == [
+            "production_artifact_uri", "production_artifact_sha256", "production_train_start",
+            "production_train_end", "production_train_weeks", "intervals",
+        ]  # fmt: skip
+        assert statuses(con) == {"naive-a": "champion", "ridge-b": "challenger"}
+        old = registry.champion(con)
+        # an old model forecasts with its scored artifact and has no interval
+        assert old.forecast_artifact() == ("/lake/models/naive-a.skops", "sha")
+        assert old.production_train_end is None and old.forecast_train_end == date(2020, 12, 28)
+        assert old.intervals is None and old.half_width(0.8, 1) is None
+        # and new runs register beside the old rows
+        _, ridge = register(con, "r1")
+        assert registry.get_model(con, ridge).forecast_artifact()[1] == "sha-production"
+        assert registry.champion(con).model_id == "naive-a"
+        listing = registry.list_models(con).filter(pl.col("model_id") == "naive-a")
+        assert listing["coverage_80_95"].to_list() == [None]  # no intervals, no coverage

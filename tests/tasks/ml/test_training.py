@@ -1,4 +1,5 @@
-"""Training on time: no future week or holdout row reaches a fit, and a seed fixes the result."""
+"""Training on time: no future week or holdout row reaches a scored fit (the production fit
+learns them all), intervals come from unseen weeks only, and a seed fixes the result."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from weekly_rows import FEATURES, weekly_features, with_lags
 
 from hhcast.config import TrainingSettings
 from tasks.ml.dataset import time_split
+from tasks.ml.intervals import conformal_quantile
 from tasks.ml.training import pick_challenger, train_candidate
 
 CANDIDATES = {
@@ -46,7 +48,7 @@ def poison_from(weeks: pl.DataFrame, first_week) -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("name", ["naive", "ridge", "trees", "mlp"])
-def test_holdout_weeks_never_reach_a_fit_or_a_scaler(name):
+def test_holdout_weeks_never_reach_a_scored_fit_but_do_reach_the_production_fit(name):
     weeks = weekly_features(160)
     split = time_split(weeks, CONFIG)
     holdout_start = split.holdout.test["week_start"].min()
@@ -62,6 +64,60 @@ def test_holdout_weeks_never_reach_a_fit_or_a_scaler(name):
     )
     if name == "naive":  # last year's week lies before the holdout: no holdout HH is read
         assert poisoned.predictions["y_pred"].to_list() == clean.predictions["y_pred"].to_list()
+    else:  # the production fit learnt the holdout weeks: poisoned, it forecasts otherwise
+        changed = poisoned.production.forecaster.predict(same_rows)
+        assert np.abs(changed - clean.production.forecaster.predict(same_rows)).max() > 1.0
+
+
+@pytest.mark.parametrize("name", ["naive", "ridge", "trees", "mlp"])
+def test_the_production_fit_spans_every_complete_week_and_the_scored_fit_ends_before_the_holdout(
+    name,
+):
+    split = time_split(weekly_features(160), CONFIG)
+    trained = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
+    holdout_start, last_week = split.holdout_window
+    assert trained.holdout.train_end < holdout_start
+    assert trained.holdout.train_end == split.holdout.train["week_start"].max()
+    assert (trained.production.train_start, trained.production.train_end) == (
+        split.production_window
+    )
+    assert trained.production.train_end == last_week  # the newest complete week
+    learnt = 160 - (52 if name == "naive" else 0)  # the baseline needs last year's week
+    assert trained.production.n_train == learnt
+    assert trained.holdout.n_train == learnt - 26
+
+
+def test_the_production_scaler_learnt_every_week_and_the_scored_one_not_the_holdout():
+    weeks = weekly_features(160)
+    split = time_split(weeks, CONFIG)
+    trained = train_candidate("ridge", CONFIG.candidates["ridge"], split, CONFIG)
+    scored, production = trained.forecaster.estimator[0], trained.production.forecaster.estimator[0]
+    np.testing.assert_allclose(scored.mean_, split.holdout.train.select(FEATURES).mean().row(0))
+    np.testing.assert_allclose(production.mean_, weeks.select(FEATURES).mean().row(0))
+    assert (scored.n_samples_seen_, production.n_samples_seen_) == (134, 160)
+
+
+@pytest.mark.parametrize("name", ["ridge", "trees", "mlp"])
+def test_a_change_in_the_holdout_weeks_reaches_only_the_production_fit(name):
+    """A fleet change the features do not explain (every week from the holdout on needs 60 HH
+    more): the scored fit cannot know it, the production fit has learnt part of it."""
+    weeks = weekly_features(160)
+    split = time_split(weeks, CONFIG)
+    holdout_start = split.holdout.test["week_start"].min()
+    changed = with_lags(
+        weeks.with_columns(
+            hh=pl.when(pl.col("week_start") >= holdout_start)
+            .then(pl.col("hh") + 60)
+            .otherwise(pl.col("hh"))
+        )
+    )
+    trained = train_candidate(name, CONFIG.candidates[name], time_split(changed, CONFIG), CONFIG)
+    holdout = time_split(changed, CONFIG).holdout.test
+    scored = trained.forecaster.predict(holdout)
+    production = trained.production.forecaster.predict(holdout)
+    actual = holdout["hh"].to_numpy()
+    assert np.mean(production - scored) > 2  # it moved up, towards the new level
+    assert np.mean(np.abs(production - actual)) < np.mean(np.abs(scored - actual))
 
 
 def test_a_fold_never_sees_the_weeks_after_its_origin():
@@ -77,16 +133,6 @@ def test_a_fold_never_sees_the_weeks_after_its_origin():
     )
     assert later_changed.folds[0].metrics == clean.folds[0].metrics
     assert later_changed.folds[1].metrics != clean.folds[1].metrics  # the poison does show
-
-
-def test_the_scaler_of_the_registered_model_learnt_from_pre_holdout_weeks_only():
-    weeks = weekly_features(160)
-    split = time_split(weeks, CONFIG)
-    trained = train_candidate("ridge", CONFIG.candidates["ridge"], split, CONFIG)
-    scaler = trained.forecaster.estimator[0]
-    expected = split.holdout.train.select(FEATURES).mean().row(0)
-    np.testing.assert_allclose(scaler.mean_, expected)
-    assert trained.holdout.n_train == 134
 
 
 @pytest.mark.parametrize("name", list(CANDIDATES))
@@ -132,3 +178,45 @@ def test_the_challenger_is_chosen_on_the_backtest_not_the_holdout():
     # with the holdout scores swapped, the backtest still decides
     swapped = [replace(naive, holdout=ridge.holdout), replace(ridge, holdout=naive.holdout)]
     assert pick_challenger(swapped, "mae").name == "ridge"
+
+
+@pytest.mark.parametrize("name", list(CANDIDATES))
+def test_intervals_come_only_from_backtest_weeks_the_fold_had_not_seen(name):
+    weeks = weekly_features(160)
+    split = time_split(weeks, CONFIG)
+    trained = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
+    residuals = trained.residuals
+    # one error per week each fold forecast, each after the last week its fit learnt
+    assert residuals.height == CONFIG.backtest_folds * CONFIG.fold_weeks
+    for fold in split.folds:
+        own = residuals.filter(pl.col("fold") == fold.number)
+        assert own["week_start"].to_list() == fold.test["week_start"].to_list()
+        assert own["week_start"].min() > fold.train["week_start"].max()
+        assert own["horizon"].to_list() == list(range(1, CONFIG.fold_weeks + 1))
+    assert residuals["week_start"].max() < split.holdout.test["week_start"].min()
+    pooled = trained.intervals["pooled"]
+    assert pooled["n"] == 39
+    for level in (0.8, 0.95):
+        assert pooled[f"{level:g}"] == conformal_quantile(residuals["residual"].to_numpy(), level)
+    assert trained.intervals["by_horizon"] == {}  # 3 folds: 3 errors a horizon, fewer than 20
+
+    # Poison the holdout (its errors explode): the intervals do not move, the coverage does.
+    holdout_start = split.holdout.test["week_start"].min()
+    poisoned = train_candidate(
+        name, CONFIG.candidates[name], time_split(poison_from(weeks, holdout_start), CONFIG), CONFIG
+    )
+    assert poisoned.intervals == trained.intervals
+    assert poisoned.residuals.equals(trained.residuals)
+    if name != "naive":  # the baseline reads last year's clean weeks: its errors stay small
+        assert poisoned.holdout.metrics["coverage_95"] < trained.holdout.metrics["coverage_95"]
+
+
+def test_holdout_coverage_is_the_share_of_holdout_weeks_inside_the_intervals():
+    split = time_split(weekly_features(160), CONFIG)
+    trained = train_candidate("ridge", CONFIG.candidates["ridge"], split, CONFIG)
+    errors = (trained.predictions["y_true"] - trained.predictions["y_pred"]).abs().to_numpy()
+    for level, key in [(0.8, "coverage_80"), (0.95, "coverage_95")]:
+        width = trained.intervals["pooled"][f"{level:g}"]
+        assert trained.holdout.metrics[key] == pytest.approx(np.mean(errors <= width))
+        assert trained.metrics[key] == trained.holdout.metrics[key]  # what the registry keeps
+    assert "coverage_80" not in trained.folds[0].metrics  # the folds calibrate, not check

@@ -1,0 +1,137 @@
+"""Prediction intervals: split-conformal quantiles of a model's time-honest forecast errors.
+
+The errors are the backtest folds': each fold's fit forecast weeks it never saw, as a model in
+production forecasts the coming weeks. For a level such as 0.8 the interval is the forecast
+plus or minus q, q being the ceil((n + 1) * 0.8)-th smallest of the n absolute errors; if the
+errors of future weeks are exchangeable with those n, such an interval holds the actual HH with
+probability at least 0.8. The holdout's errors are kept out, to check that promise on weeks
+the calibration never saw (the `coverage_*` metrics).
+
+A horizon is the number of weeks from the last week the fit trained on (1 = the next week).
+Horizons with `min_residuals` errors of their own get their own quantile; every other horizon,
+and any beyond the backtest's, uses the pooled one.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from hhcast.config import IntervalSettings
+
+METHOD = "split-conformal"
+SOURCE = "backtest"  # whose residuals: the backtest folds' out-of-sample weeks
+
+
+def conformal_quantile(residuals: np.ndarray, level: float) -> float | None:
+    """The ceil((n + 1) * level)-th smallest |residual|, or None when n is too small for it.
+
+    The n + 1 (not n) is what makes the coverage at least `level` for the next week, not only
+    on average over the n calibration weeks.
+    """
+    values = np.sort(np.abs(np.asarray(residuals, dtype=float)))
+    rank = math.ceil((len(values) + 1) * level - 1e-9)  # 1e-9: 20 * 0.95 is 19, not 19.000…04
+    if rank > len(values):
+        return None
+    return float(values[rank - 1])
+
+
+def horizons(weeks: pl.Series, train_end: date) -> np.ndarray:
+    """Weeks from the last training week to each week forecast (1 = the week after)."""
+    return ((weeks - train_end).dt.total_days() // 7).to_numpy().astype(int)
+
+
+def calibrate(residuals: pl.DataFrame, settings: IntervalSettings, folds: int) -> dict:
+    """The intervals a model is registered with, from its backtest residuals.
+
+    `residuals` has `horizon` and `residual` (actual - forecast) columns, one row per week a
+    backtest fold forecast. Quantiles are None where fewer than `min_residuals` errors exist.
+    """
+    pooled = residuals["residual"].to_numpy()
+    by_horizon = {}
+    for (horizon,), group in residuals.group_by("horizon", maintain_order=True):
+        if group.height >= settings.min_residuals:
+            by_horizon[str(horizon)] = _quantiles(group["residual"].to_numpy(), settings)
+    return {
+        "method": METHOD,
+        "residuals": SOURCE,
+        "folds": folds,
+        "levels": list(settings.levels),
+        "min_residuals": settings.min_residuals,
+        "horizons": [int(residuals["horizon"].min()), int(residuals["horizon"].max())]
+        if residuals.height
+        else None,
+        "pooled": _quantiles(pooled, settings),
+        "by_horizon": dict(sorted(by_horizon.items(), key=lambda item: int(item[0]))),
+    }
+
+
+def half_width(intervals: dict | None, level: float, horizon: int) -> float | None:
+    """How far either side of the forecast the interval reaches, in HH; None: no interval.
+
+    A horizon with a quantile of its own uses it, any other the pooled one.
+    """
+    if intervals is None:
+        return None
+    key = level_key(level)
+    if key not in intervals["pooled"]:
+        raise ValueError(
+            f"no {key} interval: this model's intervals were calibrated at levels "
+            f"{intervals['levels']} (training.intervals.levels in hhcast.yaml)"
+        )
+    own = intervals["by_horizon"].get(str(horizon))
+    if own is not None and own[key] is not None:
+        return own[key]
+    return intervals["pooled"][key]
+
+
+def coverage(
+    intervals: dict | None, y_true: np.ndarray, y_pred: np.ndarray, weeks_ahead: np.ndarray
+) -> dict[str, float]:
+    """The share of weeks whose actual lies inside the interval, per level (`coverage_80`).
+
+    Levels without an interval (too few residuals) are left out.
+    """
+    if intervals is None:
+        return {}
+    errors = np.abs(np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float))
+    shares = {}
+    for level in intervals["levels"]:
+        widths = [half_width(intervals, level, int(h)) for h in weeks_ahead]
+        if len(errors) and all(w is not None for w in widths):
+            shares[coverage_key(level)] = float(np.mean(errors <= np.array(widths)))
+    return shares
+
+
+def level_key(level: float) -> str:
+    """How a level is named in the intervals' JSON: 0.8 -> '0.8'."""
+    return f"{level:g}"
+
+
+def coverage_key(level: float) -> str:
+    """How a level's coverage is named among a model's metrics: 0.8 -> 'coverage_80'."""
+    return f"coverage_{level * 100:g}"
+
+
+def coverage_text(metrics: dict[str, float]) -> str:
+    """A model's holdout coverage per level, for logs and reports: '80%: 84.6%, 95%: 96.2%'."""
+    shown = [
+        f"{key.removeprefix('coverage_')}%: {value:.1%}"
+        for key, value in metrics.items()
+        if key.startswith("coverage_")
+    ]
+    return ", ".join(shown) or "n/a (no intervals)"
+
+
+def _quantiles(residuals: np.ndarray, settings: IntervalSettings) -> dict:
+    enough = len(residuals) >= settings.min_residuals
+    return {
+        "n": len(residuals),
+        **{
+            level_key(level): conformal_quantile(residuals, level) if enough else None
+            for level in settings.levels
+        },
+    }

@@ -1,0 +1,83 @@
+"""Split-conformal intervals: the (n + 1) rule on exact values, horizons with enough errors of
+their own, the pooled quantile for the rest, and coverage counted week by week."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from hhcast.config import IntervalSettings
+from tasks.ml.intervals import calibrate, conformal_quantile, coverage, half_width, horizons
+
+SETTINGS = IntervalSettings(levels=[0.8, 0.95], min_residuals=20)
+
+
+def test_the_quantile_is_the_ceil_n_plus_one_times_level_th_smallest_absolute_error():
+    # |residuals| 1..20, signs alternating: the sign does not matter, the order does not either
+    residuals = np.array([(-1) ** k * k for k in range(20, 0, -1)], dtype=float)
+    # 0.8: ceil(21 x 0.8) = ceil(16.8) = 17th smallest; the n-rule's ceil(20 x 0.8) = 16 is not it
+    assert conformal_quantile(residuals, 0.8) == 17.0
+    # 0.95: ceil(21 x 0.95) = ceil(19.95) = 20th, the largest
+    assert conformal_quantile(residuals, 0.95) == 20.0
+    # 19 errors: ceil(20 x 0.95) = 19 exactly (no float rounding up to the 20th, which is absent)
+    assert conformal_quantile(residuals[1:], 0.95) == 19.0
+    # 18 errors cannot promise 95 %: the 19th smallest does not exist
+    assert conformal_quantile(residuals[2:], 0.95) is None
+
+
+def test_a_horizon_gets_its_own_quantile_only_with_enough_errors_else_the_pooled_one():
+    residuals = pl.DataFrame(
+        {
+            "horizon": [1] * 20 + [2] * 5,
+            "residual": [float(k) for k in range(1, 21)] + [100.0] * 5,
+        }
+    )
+    intervals = calibrate(residuals, SETTINGS, folds=4)
+    # pooled, 25 errors: the ceil(26 x 0.8) = 21st smallest is already one of the five 100s
+    assert intervals["pooled"] == {"n": 25, "0.8": 100.0, "0.95": 100.0}
+    assert intervals["by_horizon"] == {"1": {"n": 20, "0.8": 17.0, "0.95": 20.0}}
+    assert (intervals["residuals"], intervals["folds"], intervals["horizons"]) == (
+        "backtest", 4, [1, 2]
+    )  # fmt: skip
+    assert half_width(intervals, 0.8, 1) == 17.0
+    assert half_width(intervals, 0.8, 2) == 100.0  # 5 errors: pooled
+    assert half_width(intervals, 0.95, 26) == 100.0  # beyond the backtest's horizons: pooled
+    with pytest.raises(ValueError, match=r"calibrated at levels \[0.8, 0.95\]"):
+        half_width(intervals, 0.9, 1)
+
+
+def test_fewer_errors_than_the_minimum_give_no_interval_and_no_coverage():
+    residuals = pl.DataFrame({"horizon": list(range(1, 14)), "residual": [1.0] * 13})
+    intervals = calibrate(residuals, SETTINGS, folds=1)
+    assert intervals["pooled"] == {"n": 13, "0.8": None, "0.95": None}
+    assert half_width(intervals, 0.8, 1) is None
+    assert coverage(intervals, np.ones(3), np.ones(3), np.array([1, 2, 3])) == {}
+    assert half_width(None, 0.8, 1) is None  # a model registered before intervals existed
+
+
+def test_coverage_counts_the_weeks_whose_actual_lies_inside_the_interval():
+    residuals = pl.DataFrame({"horizon": [1] * 20, "residual": [float(k) for k in range(1, 21)]})
+    intervals = calibrate(residuals, SETTINGS, folds=4)  # 17 at 0.8, 20 at 0.95 (all horizons)
+    actual = np.array([100.0, 100.0, 100.0, 100.0])
+    forecast = np.array([100.0, 117.0, 82.0, 121.0])  # errors 0, 17 (on the edge), 18, 21
+    shares = coverage(intervals, actual, forecast, np.array([1, 2, 3, 4]))
+    assert shares == {"coverage_80": 0.5, "coverage_95": 0.75}
+
+
+def test_a_horizon_counts_weeks_from_the_last_training_week():
+    weeks = pl.Series([date(2021, 1, 11), date(2021, 1, 18), date(2021, 4, 5)])
+    assert horizons(weeks, date(2021, 1, 4)).tolist() == [1, 2, 13]
+
+
+@pytest.mark.parametrize("levels", [[0.8, 1.0], [0.0], []])
+def test_levels_outside_zero_to_one_are_refused(levels):
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        IntervalSettings(levels=levels)
+
+
+def test_fewer_than_twenty_residuals_cannot_be_configured():
+    with pytest.raises(ValueError, match="greater than or equal to 20"):
+        IntervalSettings(min_residuals=10)

@@ -104,7 +104,6 @@ def train_candidate(
     predictions = pl.DataFrame(
         {"week_start": test["week_start"], "y_true": test[config.target], "y_pred": predicted}
     )
-    production = _fit(candidate, config, split.production)
     return TrainedCandidate(
         name=name,
         model_id=f"{name}-{uuid.uuid4().hex[:8]}",
@@ -115,12 +114,7 @@ def train_candidate(
         holdout=holdout,
         predictions=predictions,
         seconds=time.perf_counter() - started,
-        production=ProductionFit(
-            forecaster=production,
-            train_start=split.production["week_start"].min(),
-            train_end=split.production["week_start"].max(),
-            n_train=_training_rows(split.production, production, config.target).height,
-        ),
+        production=_fit_production(candidate, config, split.production),
         intervals=intervals,
         residuals=backtest_residuals,
     )
@@ -143,6 +137,20 @@ def backtest_means(candidate: TrainedCandidate) -> dict[str, float]:
 
 def _fit(candidate: CandidateSettings, config: TrainingSettings, train: pl.DataFrame) -> Forecaster:
     return fit_candidate(candidate, config.features, config.target, config.seed, train)
+
+
+def _fit_production(
+    candidate: CandidateSettings, config: TrainingSettings, weeks: pl.DataFrame
+) -> ProductionFit:
+    """The candidate fitted on `weeks` for production, and the span it was handed (as a
+    FoldScore's: n_train counts the rows with every feature and the target)."""
+    forecaster = _fit(candidate, config, weeks)
+    return ProductionFit(
+        forecaster=forecaster,
+        train_start=weeks["week_start"].min(),
+        train_end=weeks["week_start"].max(),
+        n_train=_training_rows(weeks, forecaster, config.target).height,
+    )
 
 
 def _finite(predicted: np.ndarray, name: str, fold: Fold) -> np.ndarray:

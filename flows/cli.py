@@ -288,8 +288,7 @@ def _demo(args: argparse.Namespace) -> int:
     landing = DEMO_DIR / "landing"
     if not landing.exists():
         print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
-        # No flight plans until ingestion has a flight_plan source: it would reject them.
-        generate(DEMO_DIR, preset=args.preset, plan_weeks=0)
+        generate(DEMO_DIR, preset=args.preset)
     summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
     settings = load_settings()
     version = summary.transform.version

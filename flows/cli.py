@@ -307,6 +307,10 @@ def _demo(args: argparse.Namespace) -> int:
         '  try        hhcast sql "select week_start, acft, sum_daily_hours, cycles, hh '
         'from marts.features_weekly where is_complete order by week_start desc limit 8"'
     )
+    print(
+        '             hhcast sql "select week_start, horizon_weeks, acft, sum_daily_hours, '
+        'plan_issued_at, is_complete from marts.features_weekly_plan order by week_start"'
+    )
     print("             hhcast models")
     return 1 if failed else 0
 

@@ -34,7 +34,7 @@ def sample(preset: str) -> Path:
         from hhcast.sample import generate
 
         started = time.perf_counter()
-        generate(out, preset=preset, plan_weeks=0)  # ingestion reads no flight plans yet
+        generate(out, preset=preset)
         print(f"generated {preset} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return out
 

@@ -288,8 +288,7 @@ def _demo(args: argparse.Namespace) -> int:
     landing = DEMO_DIR / "landing"
     if not landing.exists():
         print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
-        # No flight plans until ingestion has a flight_plan source: it would reject them.
-        generate(DEMO_DIR, preset=args.preset, plan_weeks=0)
+        generate(DEMO_DIR, preset=args.preset)
     summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
     settings = load_settings()
     version = summary.transform.version
@@ -307,6 +306,10 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         '  try        hhcast sql "select week_start, acft, sum_daily_hours, cycles, hh '
         'from marts.features_weekly where is_complete order by week_start desc limit 8"'
+    )
+    print(
+        '             hhcast sql "select week_start, horizon_weeks, acft, sum_daily_hours, '
+        'plan_issued_at, is_complete from marts.features_weekly_plan order by week_start"'
     )
     print("             hhcast models")
     return 1 if failed else 0

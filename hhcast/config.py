@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "HHCAST_"
 CONFIG_ENV = "HHCAST_CONFIG"
@@ -63,6 +71,23 @@ class SourceSettings(_Strict):
     encodings: list[str] = ["utf-8"]
     placeholder_dates: list[str] = []
     blank_cycles: int | None = None
+    # Flight plans: a regular expression searched in the file's name, whose group
+    # `issued_at` is the issue date (read with parsing.date_formats). A name it does not
+    # match dates the issue by its earliest planned day.
+    issued_at_pattern: str | None = None
+
+    @field_validator("issued_at_pattern")
+    @classmethod
+    def _names_the_issue_date(cls, pattern: str | None) -> str | None:
+        if pattern is None:
+            return None
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        if "issued_at" not in compiled.groupindex:
+            raise ValueError("needs a named group (?P<issued_at>...) holding the issue date")
+        return pattern
 
 
 class ParsingSettings(_Strict):
@@ -209,6 +234,26 @@ class Settings(_Strict):
             if isinstance(raw.get("warehouse"), dict):
                 raw["warehouse"] = {"writer_lock_timeout_seconds": moved, **raw["warehouse"]}
         return raw
+
+    @model_validator(mode="after")
+    def _shared_extensions_read_alike(self) -> Settings:
+        """Sources sharing an extension are told apart by their header, so a file must be
+        readable before its source is known: they need the same format, delimiter and
+        encodings."""
+        by_extension: dict[str, tuple[str, SourceSettings]] = {}
+        for name, source in self.sources.items():
+            for extension in source.extensions:
+                first = by_extension.setdefault(extension.lower(), (name, source))
+                other_name, other = first
+                reading = ("format", "delimiter", "encodings")
+                differ = [k for k in reading if getattr(other, k) != getattr(source, k)]
+                if differ:
+                    raise ValueError(
+                        f"sources {other_name} and {name} share the extension {extension}, so "
+                        f"their files are told apart by header and read alike: give them the "
+                        f"same {', '.join(differ)}"
+                    )
+        return self
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with top-level keys replaced (for CLI flags such as --source)."""

@@ -11,6 +11,7 @@ BUILT_TABLES = (
     "marts.features_weekly_aircraft",
     "marts.data_quality_weekly",
     "marts.features_weekly",
+    "marts.features_weekly_plan",
 )
 
 

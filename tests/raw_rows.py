@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from tasks.marts.build import build_model
 from tasks.marts.project import discover
@@ -15,6 +15,10 @@ EVENT_COLUMNS = (
 FLIGHT_COLUMNS = (
     "dep_date", "registration", "aircraft_type", "flights", "block_hours", "cycles", "tah",
     "is_placeholder", "source_file", "source_row",
+)  # fmt: skip
+PLAN_COLUMNS = (
+    "dep_date", "registration", "aircraft_type", "flights", "block_hours", "cycles",
+    "is_placeholder", "plan_issued_at", "plan_issued_from", "source_file", "source_row",
 )  # fmt: skip
 
 
@@ -30,6 +34,15 @@ def flight(day=date(2024, 1, 3), reg="PR-GAA", hours=8.0, cycles=4, tah=20000.0,
     return (day, reg, kind, cycles, hours, cycles, tah, placeholder, file, row)
 
 
+def planned(day=date(2024, 1, 3), reg="PR-GAA", hours=8.0, cycles=4, kind="B737NG",
+            placeholder=False, issued=None, file=None, row=2):  # fmt: skip
+    """One raw flight-plan row of the issue dated `issued` (by default, the Monday of `day`'s
+    week), in the file named after its issue date unless `file` says otherwise."""
+    issued = issued or day - timedelta(days=day.weekday())
+    file = file or f"flight_plan_issued_{issued}.csv"
+    return (day, reg, kind, cycles, hours, cycles, placeholder, issued, "file_name", file, row)
+
+
 class RawWarehouse:
     """Insert raw rows, build the models, query the result."""
 
@@ -38,12 +51,13 @@ class RawWarehouse:
         with connect(settings.warehouse) as con:
             ensure_schema(con)
 
-    def add(self, events=(), flights=()):
-        now = datetime.now(UTC)
+    def add(self, events=(), flights=(), plans=(), now: datetime | None = None):
+        now = now or datetime.now(UTC)
         with connect(self.settings.warehouse) as con:
             for table, columns, rows in (
                 ("raw.unscheduled_events", EVENT_COLUMNS, events),
                 ("raw.aircraft_utilization", FLIGHT_COLUMNS, flights),
+                ("raw.flight_plan", PLAN_COLUMNS, plans),
             ):
                 for row in rows:
                     names = [*columns, "layout", "loaded_at"]

@@ -1,5 +1,6 @@
 -- hhcast: materialized=incremental key=week_start
 -- One row per aircraft and calendar week: its utilisation, age and unscheduled HH.
+{% from "weekly_features.sql" import aircraft_week_totals %}
 with daily as (
     select * from intermediate.int_aircraft_daily
     {% if is_incremental %}
@@ -11,11 +12,7 @@ final as (
     select
         {{ week_start("day") }} as week_start,
         registration,
-        count(*) as aircraft_days,
-        sum(flights)::bigint as flights,
-        sum(block_hours) as block_hours,
-        sum(cycles)::bigint as cycles,
-        sum(tah) as age,
+        {{ aircraft_week_totals() }},
         sum(hh) as hh,
         sum(work_items)::bigint as work_items,
         count(*) filter (where not has_utilization) as aircraft_days_without_utilization,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from hhcast.config import ContractSettings, Settings
-from tasks.raw import contracts, parse
+from tasks.raw import contracts, parse, plan_issues
 from tasks.raw.read import RawTable
 
 
@@ -19,6 +19,8 @@ class SourceContract:
     typed: Callable[[pl.DataFrame, Settings], pl.DataFrame]
     rules: Callable[[ContractSettings], dict[str, contracts.ColumnRule]]
     day: str  # the column dating a row, whose span later rebuilds recompute
+    # Columns a file gives all its accepted rows (from its name, or the rows as a whole)
+    per_file: Callable[[pl.DataFrame, str, Settings], pl.DataFrame] | None = None
 
 
 SOURCES: dict[str, SourceContract] = {
@@ -33,6 +35,12 @@ SOURCES: dict[str, SourceContract] = {
         ),
         rules=contracts.utilization_rules,
         day="dep_date",
+    ),
+    "flight_plan": SourceContract(
+        typed=lambda raw, s: parse.typed_flight_plan(raw, s.parsing, s.sources["flight_plan"]),
+        rules=contracts.flight_plan_rules,
+        day="dep_date",
+        per_file=plan_issues.with_issue_date,
     ),
 }
 

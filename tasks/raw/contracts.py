@@ -62,6 +62,15 @@ def event_rules(limits: ContractSettings) -> dict[str, ColumnRule]:
 def utilization_rules(limits: ContractSettings) -> dict[str, ColumnRule]:
     """The contract of one aircraft's flying day."""
     return {
+        **flight_plan_rules(limits),
+        "tah": ColumnRule(True, 0.0, None),
+        "tac": ColumnRule(True, 0, None),
+    }
+
+
+def flight_plan_rules(limits: ContractSettings) -> dict[str, ColumnRule]:
+    """The contract of one aircraft's planned day: a flying day's, without TAH and TAC."""
+    return {
         "dep_date": ColumnRule(True, limits.earliest_date, limits.latest_date),
         "registration": ColumnRule(required=True, text=True),
         "aircraft_type": ColumnRule(required=True, text=True),
@@ -69,8 +78,6 @@ def utilization_rules(limits: ContractSettings) -> dict[str, ColumnRule]:
         "block_hours": ColumnRule(True, 0.0, limits.max_daily_block_hours),
         # A blank Cycles cell has a meaning (sources.*.blank_cycles), so it is not "missing".
         "cycles": ColumnRule(False, 0, limits.max_daily_cycles),
-        "tah": ColumnRule(True, 0.0, None),
-        "tac": ColumnRule(True, 0, None),
     }
 
 

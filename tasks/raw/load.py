@@ -19,6 +19,13 @@ from warehouse.connection import connect, first_row
 _WRITE_LOCK = threading.Lock()
 
 TERMINAL = ("loaded", "skipped_duplicate")  # statuses that need no further work on re-run
+# Where a file's rows may be: its new version replaces them in each, whatever its source was.
+RAW_TABLES = (
+    "raw.unscheduled_events",
+    "raw.aircraft_utilization",
+    "raw.flight_plan",
+    "meta.quarantine",
+)
 
 
 @dataclass(frozen=True)
@@ -205,7 +212,7 @@ def _load(
             "where uri = ? and sha256 <> ? and status = 'loaded'",
             [outcome.uri, outcome.sha256],
         )
-        for replaced in ("raw.unscheduled_events", "raw.aircraft_utilization", "meta.quarantine"):
+        for replaced in RAW_TABLES:
             con.execute(f"delete from {replaced} where source_file = ?", [outcome.uri])
     lineage = [
         pl.lit(outcome.layout).alias("layout"),

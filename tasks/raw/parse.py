@@ -163,19 +163,39 @@ def typed_utilization(
 
     TAH and TAC grow row by row, nearly every cell distinct, so they are parsed cell by cell.
     """
-    placeholder = text("dep_date").is_in(source.placeholder_dates).fill_null(False)
+    return raw.select(
+        *_flying_day(raw, parsing, source),
+        duration_hours("tah", parsing).alias("tah"),
+        whole_number("tac", parsing).alias("tac"),
+        _placeholder(source).alias("is_placeholder"),
+    )
+
+
+def typed_flight_plan(
+    raw: pl.DataFrame, parsing: ParsingSettings, source: SourceSettings
+) -> pl.DataFrame:
+    """Typed flight-plan rows: a utilisation row's day, without the totals nobody knows ahead."""
+    return raw.select(
+        *_flying_day(raw, parsing, source),
+        _placeholder(source).alias("is_placeholder"),
+    )
+
+
+def _placeholder(source: SourceSettings) -> pl.Expr:
+    return text("dep_date").is_in(source.placeholder_dates).fill_null(False)
+
+
+def _flying_day(raw: pl.DataFrame, parsing: ParsingSettings, source: SourceSettings) -> list:
+    """An aircraft's day as utilisation and flight-plan exports write it, the same quirks."""
     cycles = whole_number("cycles", parsing)
     if source.blank_cycles is not None:
-        blank = text("cycles").is_null() & ~placeholder
+        blank = text("cycles").is_null() & ~_placeholder(source)
         cycles = pl.when(blank).then(source.blank_cycles).otherwise(cycles)
-    return raw.select(
+    return [
         once_per_distinct(raw, calendar_date("dep_date", parsing)).alias("dep_date"),
         text("registration").alias("registration"),
         text("aircraft_type").alias("aircraft_type"),
         once_per_distinct(raw, whole_number("flights", parsing)).cast(pl.Int32).alias("flights"),
         once_per_distinct(raw, duration_hours("block_hours", parsing)).alias("block_hours"),
         cycles.cast(pl.Int32).alias("cycles"),
-        duration_hours("tah", parsing).alias("tah"),
-        whole_number("tac", parsing).alias("tac"),
-        placeholder.alias("is_placeholder"),
-    )
+    ]

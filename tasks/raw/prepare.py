@@ -105,7 +105,10 @@ def _staged(
     quarantine: pl.DataFrame,
     settings: Settings,
 ) -> StagedFile:
-    days = accepted.get_column(SOURCES[raw.source].day)
+    contract = SOURCES[raw.source]
+    days = accepted.get_column(contract.day)
+    if contract.per_file is not None:
+        accepted = contract.per_file(accepted, outcome.uri, settings)
     loaded = replace(
         outcome,
         status="loaded",

@@ -138,9 +138,11 @@ def _explain_missing_header(name, cells, start, layouts, settings, book) -> None
     for row in cells.slice(start, searched).iter_rows():
         present = {_normalise(v) for v in row if v}
         for layout in layouts:
-            found = len(layout.headers & present)
-            if found and (best is None or found > best[0]):
-                best = (found, layout, layout.headers - present)
+            found, missing = len(layout.headers & present), layout.headers - present
+            # the most headers found; of layouts finding as many, the one missing fewest (a
+            # plan lacking Hours is a plan, not a utilisation file lacking TAH and TAC too)
+            if found and (best is None or (found, -len(missing)) > (best[0], -len(best[2]))):
+                best = (found, layout, missing)
     if best is None:
         raise UnreadableFile(
             f"{name}: no header row of a known layout in its first {searched} rows "

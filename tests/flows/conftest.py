@@ -26,8 +26,7 @@ class BuiltSample:
 def _build_sample(tmp_path_factory, preset: str) -> BuiltSample:
     """A generated sample (seed 7), ingested and transformed by the real flows."""
     out = tmp_path_factory.mktemp(preset)
-    # No flight plans: ingestion has no flight_plan source yet and would reject them.
-    generate(out, preset=preset, seed=7, plan_weeks=0)
+    generate(out, preset=preset, seed=7)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("HHCAST_LANDING", str(out / "landing"))
         env.setenv("HHCAST_LAKE", str(out / "lake"))

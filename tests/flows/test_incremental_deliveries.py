@@ -50,8 +50,7 @@ MISDATED = {  # a work item of 4 h the first October 2020 export dated in Septem
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The `small` sample's exports from 2019-07 to 2021-05, one file a source and month."""
     out = tmp_path_factory.mktemp("sample")
-    # No flight plans: ingestion has no flight_plan source yet and would reject them.
-    generate(out, preset="small", seed=7, end=date(2021, 5, 31), plan_weeks=0)
+    generate(out, preset="small", seed=7, end=date(2021, 5, 31))
     return out / "landing"
 
 

@@ -27,7 +27,9 @@ def test_rows_loaded_plus_rows_quarantined_equal_the_rows_in_each_file(medium):
             con.execute(
                 "select source_file, count(*) from raw.unscheduled_events group by all "
                 "union all "
-                "select source_file, count(*) from raw.aircraft_utilization group by all"
+                "select source_file, count(*) from raw.aircraft_utilization group by all "
+                "union all "
+                "select source_file, count(*) from raw.flight_plan group by all"
             ).fetchall()
         )
         quarantined = con.execute(

@@ -238,9 +238,8 @@ def test_a_review_that_never_comes_keeps_the_champion(trainable, monkeypatch):
 def test_retrain_lands_new_files_and_trains_on_the_new_version(
     tmp_path, prefect_harness, monkeypatch
 ):
-    # No flight plans: ingestion has no flight_plan source yet and would reject them.
-    generate(tmp_path / "first", preset="small", seed=7, end=date(2022, 4, 30), plan_weeks=0)
-    generate(tmp_path / "later", preset="small", seed=7, start=date(2022, 5, 1), plan_weeks=0)
+    generate(tmp_path / "first", preset="small", seed=7, end=date(2022, 4, 30))
+    generate(tmp_path / "later", preset="small", seed=7, start=date(2022, 5, 1))
     for name, value in {
         "HHCAST_LANDING": str(tmp_path / "first" / "landing"),
         "HHCAST_LAKE": str(tmp_path / "lake"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import polars as pl
 import pytest
 from built_tables import contents
 from raw_rows import RawWarehouse, event, flight
@@ -19,13 +20,12 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 def test_an_incremental_build_after_a_second_delivery_equals_a_full_rebuild(settings, tmp_path):
     sample = tmp_path / "sample"
-    # No flight plans: ingestion has no flight_plan source yet and would reject them.
-    generate(sample, preset="small", end=date(2021, 6, 20), plan_weeks=0)  # first, mid-month
+    generate(sample, preset="small", end=date(2021, 6, 20))  # first, mid-month
     assert ingest(source=str(sample / "landing"), return_state=True).is_completed()
     first = transform(return_state=True).result()
     assert first.plan.mode == "full"
 
-    generate(sample, preset="small", plan_weeks=0)  # June 2021 grows, a year of months arrives
+    generate(sample, preset="small")  # June 2021 grows, a year of months arrives
     ingested = ingest(source=str(sample / "landing"), return_state=True).result()
     assert ingested.by_status["loaded"] > 2  # the grown June files and the new months
     second = transform(return_state=True).result()
@@ -33,7 +33,7 @@ def test_an_incremental_build_after_a_second_delivery_equals_a_full_rebuild(sett
     assert second.plan.window.start <= date(2021, 6, 1)
     # the staging views' SQL is unchanged (the plan compared fingerprints): kept as they are
     staging = {r.name: r.mode for r in second.runs if r.name.startswith("staging.")}
-    assert set(staging.values()) == {"unchanged"} and len(staging) == 2
+    assert set(staging.values()) == {"unchanged"} and len(staging) == 4
     incremental = contents(settings)
 
     again = transform(return_state=True).result()
@@ -84,3 +84,31 @@ def test_a_failing_data_test_stops_the_models_downstream(settings):
     skipped = {r[1] for r in results if r[2] == "skipped"}
     assert {"intermediate.int_aircraft_daily", "marts.features_weekly"} <= skipped
     assert marts == 0
+
+
+def test_the_sample_flight_plans_load_and_the_plan_mart_holds_the_newest_issue(settings, tmp_path):
+    sample = tmp_path / "sample"
+    report = generate(sample, preset="small", start=date(2022, 3, 1))  # 8 weekly issues
+    ingested = ingest(source=str(sample / "landing"), return_state=True)
+    assert ingested.is_completed(), ingested.message
+    outcomes = ingested.result().outcomes
+    assert {o.status for o in outcomes} == {"loaded"} and len(outcomes) == report.files
+    plans = {o.uri.rsplit("/", 1)[1] for o in outcomes if o.source == "flight_plan"}
+    assert plans == {p.name for p in (sample / "landing" / "flight_plan").iterdir()}
+    assert sum(o.rows_loaded for o in outcomes if o.source == "flight_plan") == report.plan_rows
+    built = transform(return_state=True)
+    assert built.is_completed(), built.message
+
+    truth = pl.read_csv(sample / "truth" / "plan_expected_hh.csv", try_parse_dates=True)
+    newest = truth.filter(pl.col("plan_issued_at") == pl.col("plan_issued_at").max())
+    expected = newest.select(
+        "week_start", "horizon_weeks", "plan_issued_at", "acft", "sum_daily_hours", "cycles"
+    ).rows()
+    with connect(settings.warehouse, read_only=True) as con:
+        planned = con.execute(
+            "select week_start, horizon_weeks, plan_issued_at, acft, round(sum_daily_hours, 6), "
+            "cycles from marts.features_weekly_plan order by week_start"
+        ).fetchall()
+        issues = con.execute("select count(distinct source_file) from raw.flight_plan").fetchone()
+    assert planned == expected  # every week of the newest issue, horizon 1 to 8
+    assert issues == (report.plan_issues,)  # the older issues stay

@@ -77,3 +77,22 @@ def test_the_old_ingest_writer_lock_timeout_is_read_with_a_deprecation_message(t
     with pytest.warns(FutureWarning, match="moved to warehouse.writer_lock_timeout_seconds"):
         settings = load_settings(config, env={})
     assert settings.warehouse.writer_lock_timeout_seconds == 42
+
+
+def test_the_flight_plan_issue_date_pattern_needs_its_named_group():
+    settings = load_settings(env={})
+    assert settings.sources["flight_plan"].issued_at_pattern
+    for pattern, problem in (
+        (r"issued_(\d{4}-\d{2}-\d{2})", "named group"),
+        (r"issued_(?P<issued_at>", "not a regular expression"),
+    ):
+        with pytest.raises(ConfigError, match=problem) as error:
+            load_settings(env={"HHCAST_SOURCES__FLIGHT_PLAN__ISSUED_AT_PATTERN": pattern})
+        assert "sources.flight_plan.issued_at_pattern" in str(error.value)
+
+
+def test_sources_sharing_an_extension_must_be_read_alike():
+    # a file's source is known only once its header is read, so both must read it the same way
+    with pytest.raises(ConfigError, match="aircraft_utilization and flight_plan share") as error:
+        load_settings(env={"HHCAST_SOURCES__FLIGHT_PLAN__DELIMITER": ";"})
+    assert "delimiter" in str(error.value)

@@ -5,7 +5,7 @@ create table if not exists meta.ingested_files (
     uri              varchar not null,
     sha256           varchar not null,  -- '' for a skipped file, whose content was never read
     bytes            bigint not null,
-    source           varchar,      -- unscheduled_events | aircraft_utilization
+    source           varchar,      -- unscheduled_events | aircraft_utilization | flight_plan
     layout           varchar,
     rows_read        integer not null,
     rows_loaded      integer not null,

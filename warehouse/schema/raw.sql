@@ -34,3 +34,23 @@ create table if not exists raw.aircraft_utilization (
     source_row      integer not null,  -- line number in the file, header = 1
     loaded_at       timestamptz not null
 );
+
+-- Flight plans: every row of every issue, superseded ones too (sql/staging/stg_flight_plan.sql
+-- picks, day by day, the newest issue covering it), so a forecast stays traceable to its plan.
+create table if not exists raw.flight_plan (
+    dep_date         date,         -- planned day; null only on placeholder rows
+    registration     varchar,
+    aircraft_type    varchar,
+    flights          integer,      -- planned flights that day
+    block_hours      double,       -- planned block hours, decimal hours
+    cycles           integer,
+    is_placeholder   boolean not null,
+    -- the issue's date: from the file's name by sources.flight_plan.issued_at_pattern
+    -- (plan_issued_from = 'file_name'), else its earliest planned day ('first_dep_date')
+    plan_issued_at   date,
+    plan_issued_from varchar,
+    layout           varchar not null,
+    source_file      varchar not null,
+    source_row       integer not null,  -- line number in the file, header = 1
+    loaded_at        timestamptz not null
+);

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     trn.set_defaults(run=_train)
 
+    fc = commands.add_parser("forecast", help="forecast the planned weeks' HH with intervals")
+    fc.set_defaults(run=_forecast)
+
     models = commands.add_parser("models", help="list the model registry (ml.models)")
     models.add_argument("--rows", type=int, default=30, help="rows to print at most")
     models.set_defaults(run=_models)
@@ -215,6 +218,20 @@ def _train(args: argparse.Namespace) -> int:
     )
     print(summary.headline())
     return 1 if failed else 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from flows.forecast import forecast
+
+    hide_tracebacks_on_console()
+    summary, failed = _outcome(forecast(return_state=True))
+    print(summary.headline())
+    if summary.forecast_id:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+            print(pl.DataFrame(summary.table()))
+    return 1 if failed or summary.forecast_id is None else 0
 
 
 def _models(args: argparse.Namespace) -> int:

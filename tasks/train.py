@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-import duckdb
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -20,7 +17,7 @@ from tasks.ml.intervals import coverage_text
 from tasks.ml.promotion import Comparison, compare
 from tasks.ml.registry import Decision, ModelRecord
 from tasks.ml.training import FoldScore, TrainedCandidate, train_candidate
-from warehouse.connection import connect, ensure_schema, first_row, writer_lock
+from warehouse.connection import first_row, locked, writer_lock
 from warehouse.lake import retry_on_io_error
 
 LAKE_RETRIES = {
@@ -124,7 +121,7 @@ def register(
 
     Before the first champion exists, `bootstrap` installs one in the same transaction.
     """
-    with _locked(settings) as con:
+    with locked(settings.warehouse) as con:
         registry.register_run(
             con, trained, stored,
             run_id=run_id, dataset_version=dataset.version_id, challenger_id=challenger.model_id,
@@ -164,7 +161,7 @@ def _record_rescore(
         n_test=comparison.weeks.height, metrics=comparison.champion_metrics,
     )  # fmt: skip
     predictions = comparison.weeks.select("week_start", y_true="actual", y_pred="champion")
-    with _locked(settings) as con:
+    with locked(settings.warehouse) as con:
         con.begin()
         registry.record_scores(con, run_id, champion.model_id, [scored], predictions)
         con.commit()
@@ -204,7 +201,7 @@ def record_decision(decision: Decision, run_id: str, settings: Settings) -> Mode
     cannot apply: it is recorded as `keep` against the champion now, with what was decided,
     and the run fails with that message.
     """
-    with _locked(settings) as con:
+    with locked(settings.warehouse) as con:
         try:
             registry.decide(con, decision, run_id)
         except registry.ChampionChanged as changed:
@@ -223,22 +220,6 @@ def record_decision(decision: Decision, run_id: str, settings: Settings) -> Mode
         return registry.champion(con)
 
 
-@contextmanager
-def _locked(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The writer lock and a connection, for one short read or write of the warehouse.
-
-    Reads take the lock too: while another run writes, DuckDB will not even open the file, so a
-    run waits its turn (logging who holds it) instead of giving up after a minute. Never held
-    across a review: a paused run holds neither the lock nor the file.
-    """
-    with (
-        writer_lock(settings.warehouse, timeout=_wait(settings)),
-        connect(settings.warehouse, timeout=_wait(settings)) as con,
-    ):
-        ensure_schema(con)
-        yield con
-
-
 def _wait(settings: Settings) -> float:
     """How long a writer waits for the warehouse: for another flow, or an analyst's session."""
     return settings.warehouse.writer_lock_timeout_seconds
@@ -254,7 +235,7 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
     `promotion.manual_timeout_seconds` may still be waiting for its review, and counts.
     """
     pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
-    with _locked(settings) as con:
+    with locked(settings.warehouse) as con:
         row = first_row(
             con,
             """
@@ -274,5 +255,5 @@ def untrained_version(settings: Settings, policy: str) -> str | None:
 
 def current_champion(settings: Settings) -> ModelRecord | None:
     """The champion now, read from the registry."""
-    with _locked(settings) as con:
+    with locked(settings.warehouse) as con:
         return registry.champion(con)

@@ -21,8 +21,10 @@ from pathlib import Path
 
 import duckdb
 
+from hhcast.config import WarehouseSettings
+
 SCHEMA_DIR = Path(__file__).parent / "schema"
-SCHEMA_FILES = ("raw.sql", "meta.sql", "ml.sql")
+SCHEMA_FILES = ("raw.sql", "meta.sql", "ml.sql", "forecasts.sql")
 
 log = logging.getLogger(__name__)
 # DuckDB 2.0's top-N row-group pruner answers `order by <column> limit n` from row groups'
@@ -185,6 +187,19 @@ def writing(path: str | Path, *, timeout: float) -> Iterator[None]:
     """
     with writer_lock(path, timeout=timeout), held_open(path, timeout=timeout):
         yield
+
+
+@contextmanager
+def locked(warehouse: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The writer lock and a connection with the schema in place, for one short read or write.
+
+    Reads take the lock too: while another run writes, DuckDB will not even open the file, so
+    a run waits its turn (logging who holds it) for `writer_lock_timeout_seconds`.
+    """
+    wait = warehouse.writer_lock_timeout_seconds
+    with writer_lock(warehouse, timeout=wait), connect(warehouse, timeout=wait) as con:
+        ensure_schema(con)
+        yield con
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

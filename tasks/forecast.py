@@ -1,0 +1,175 @@
+"""The forecast flow's Prefect tasks: the champion, the planned weeks, the forecast, its record.
+
+The arithmetic is tasks/ml/scoring.py; here it gets the warehouse, the lake and the Prefect UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import polars as pl
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from pydantic import BaseModel, Field
+
+from hhcast.config import Settings
+from tasks.ml import artifacts, registry
+from tasks.ml.candidates import Forecaster
+from tasks.ml.registry import ModelRecord
+from tasks.ml.scoring import WHAT_IF, forecast_id, predict_weeks
+from warehouse.connection import first_row, locked
+from warehouse.lake import retry_on_io_error
+
+LAKE_RETRIES = {
+    "retries": 3,
+    "retry_delay_seconds": [1, 5, 15],
+    "retry_condition_fn": retry_on_io_error,
+}
+PREDICTION_COLUMNS = (
+    "week_start", "horizon_weeks", "plan_file", "plan_issued_at", "hh_pred", "hh_lower_80",
+    "hh_upper_80", "hh_lower_95", "hh_upper_95",
+)  # fmt: skip
+
+
+class WhatIfWeek(BaseModel):
+    """One week typed in the Prefect UI's form: the fleet's utilisation you want HH for."""
+
+    week_start: date = Field(description="Monday of the week")
+    acft: int = Field(description="aircraft-days flown in the week")
+    sum_daily_hours: float = Field(description="block hours flown in the week")
+    cycles: int = Field(description="take-off/landing cycles in the week")
+    age_fleet: float = Field(description="sum over aircraft-days of hours since new (TAH)")
+    sum_uti_mensal: float = Field(description="block hours of the week's calendar month")
+    n_aircraft: int = Field(description="aircraft that flew in the week")
+    hh_lag_52: float | None = Field(None, description="HH of the same week a year before")
+    hh_rolling_4: float | None = Field(None, description="mean HH of the 4 weeks before")
+
+
+@dataclass(frozen=True)
+class ForecastSummary:
+    """What a forecast run did: the champion, its weeks, and whether they were new."""
+
+    forecast_id: str | None
+    model_id: str | None
+    dataset_version: str | None
+    weeks: pl.DataFrame
+    added: int  # rows written to ml.predictions (0: the same forecast was made before)
+    reason: str = ""  # why there is no forecast, when there is none
+
+    def headline(self) -> str:
+        if self.forecast_id is None:
+            return f"no forecast: {self.reason}"
+        first, last = self.weeks["week_start"].min(), self.weeks["week_start"].max()
+        made = "new" if self.added else "unchanged (made before)"
+        return (
+            f"{self.weeks.height} weeks {first} to {last} by {self.model_id}, forecast "
+            f"{self.forecast_id} {made}"
+        )
+
+    def table(self) -> list[dict]:
+        """The weeks as the terminal and the Prefect UI show them."""
+        return [
+            {
+                "week": str(row["week_start"]),
+                "horizon": row["horizon_weeks"],
+                "HH": round(row["hh_pred"], 1),
+                "80 %": _interval(row["hh_lower_80"], row["hh_upper_80"]),
+                "95 %": _interval(row["hh_lower_95"], row["hh_upper_95"]),
+                "plan": str(row["plan_file"]).rsplit("/", 1)[-1],
+            }
+            for row in self.weeks.iter_rows(named=True)
+        ]
+
+
+def _interval(lower: float | None, upper: float | None) -> str:
+    return "n/a" if lower is None or upper is None else f"{lower:,.0f} - {upper:,.0f}"
+
+
+@task(name="load-champion", cache_policy=NO_CACHE, **LAKE_RETRIES)
+def load_champion(settings: Settings) -> tuple[ModelRecord, Forecaster] | None:
+    """The champion and its forecasting artifact (the fit on every complete week)."""
+    with locked(settings.warehouse) as con:
+        champion = registry.champion(con)
+    if champion is None:
+        return None
+    uri, digest = champion.forecast_artifact()
+    model = artifacts.fetch(uri, digest, champion.algorithm, champion.features, settings)
+    return champion, model
+
+
+@task(name="planned-weeks", cache_policy=NO_CACHE)
+def planned_weeks(settings: Settings) -> tuple[pl.DataFrame, str | None]:
+    """The complete planned weeks of marts.features_weekly_plan, and the latest dataset version."""
+    with locked(settings.warehouse) as con:
+        version = first_row(
+            con,
+            "select version_id from meta.dataset_versions "
+            "where built_at = (select max(built_at) from meta.dataset_versions)",
+        )
+        exists = first_row(
+            con,
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'marts' and table_name = 'features_weekly_plan'",
+        )
+        if not exists or not exists[0]:
+            return pl.DataFrame(), version[0] if version else None
+        weeks = con.sql(
+            "select * from marts.features_weekly_plan where is_complete order by week_start"
+        ).pl()
+    return weeks, version[0] if version else None
+
+
+@task(name="what-if-weeks", cache_policy=NO_CACHE)
+def what_if_weeks(weeks: list[WhatIfWeek]) -> pl.DataFrame:
+    """Weeks typed in the UI, as planned weeks of their own (plan_file 'what-if')."""
+    rows = [week.model_dump() for week in weeks]
+    return pl.DataFrame(rows).with_columns(
+        horizon_weeks=pl.lit(None, pl.Int32),
+        plan_file=pl.lit(WHAT_IF),
+        plan_issued_at=pl.lit(None, pl.Date),
+    )
+
+
+@task(name="forecast-weeks", cache_policy=NO_CACHE)
+def forecast_weeks(
+    champion: ModelRecord, model: Forecaster, weeks: pl.DataFrame, dataset_version: str,
+    run_id: str, settings: Settings,
+) -> ForecastSummary:  # fmt: skip
+    """Predict the weeks and record them, unless the same forecast was recorded before."""
+    predicted = predict_weeks(model, champion, weeks)
+    plans = sorted(set(predicted.select("plan_file", "plan_issued_at").iter_rows()))
+    identity = forecast_id(champion.model_id, dataset_version, plans)
+    if plans == [(WHAT_IF, None)]:  # a what-if is recorded each time it is asked
+        identity = forecast_id(champion.model_id, dataset_version, [(WHAT_IF, run_id)])
+    rows = predicted.select(PREDICTION_COLUMNS).with_columns(
+        forecast_id=pl.lit(identity),
+        run_id=pl.lit(run_id),
+        model_id=pl.lit(champion.model_id),
+        dataset_version=pl.lit(dataset_version),
+        made_at=pl.lit(datetime.now(UTC)),
+    )
+    with locked(settings.warehouse) as con:
+        con.begin()
+        known = first_row(
+            con, "select count(*) from ml.predictions where forecast_id = ?", [identity]
+        )[0]
+        if not known:
+            con.register("new_predictions", rows.to_arrow())
+            con.execute("insert into ml.predictions by name select * from new_predictions")
+            con.unregister("new_predictions")
+        con.commit()
+    return ForecastSummary(
+        identity, champion.model_id, dataset_version, predicted, 0 if known else rows.height
+    )
+
+
+@task(name="publish-forecast", cache_policy=NO_CACHE)
+def publish_forecast(summary: ForecastSummary) -> None:
+    """The forecast as a table in the Prefect UI."""
+    create_table_artifact(
+        key="forecast",
+        table=summary.table() or [{"week": "(no planned weeks)"}],
+        description=f"**Forecast of unscheduled HH**: {summary.headline()}",
+    )

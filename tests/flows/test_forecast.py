@@ -1,0 +1,86 @@
+"""The forecast flow: the champion prices every planned week once, with intervals, and a
+what-if priced in the Prefect UI's form stays apart."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from flows.cli import main
+from flows.forecast import forecast
+from flows.train import train_models
+from tasks.forecast import WhatIfWeek
+from warehouse.connection import connect
+
+QUICK = (
+    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
+    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
+)
+
+
+@pytest.fixture
+def champion(trainable, monkeypatch):
+    monkeypatch.delenv("HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS")  # no MLP here
+    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK)
+    state = train_models(return_state=True)
+    assert state.is_completed(), state.message
+    return state.result().champion
+
+
+def predictions(settings, where: str = "true") -> list[tuple]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(
+            "select forecast_id, model_id, plan_file, week_start, horizon_weeks, hh_pred, "
+            f"hh_lower_80, hh_upper_80, hh_lower_95, hh_upper_95 from ml.predictions "
+            f"where {where} order by week_start"
+        ).fetchall()
+
+
+def plan_weeks(settings) -> list[tuple]:
+    with connect(settings.warehouse, read_only=True) as con:
+        return con.execute(
+            "select week_start, horizon_weeks from marts.features_weekly_plan "
+            "where is_complete order by week_start"
+        ).fetchall()
+
+
+def test_the_champion_forecasts_every_planned_week_once(trainable, champion):
+    state = forecast(return_state=True)
+    assert state.is_completed(), state.message
+    summary = state.result()
+    rows = predictions(trainable)
+    planned = plan_weeks(trainable)
+    assert planned, "the small sample's flight plans give planned weeks"
+    assert [(r[3], r[4]) for r in rows] == planned  # every complete planned week, in order
+    assert {r[1] for r in rows} == {champion.model_id}
+    assert summary.added == len(rows) and summary.forecast_id == rows[0][0]
+    for *_, pred, low80, up80, low95, up95 in rows:
+        assert 0 <= low95 <= low80 <= pred <= up80 <= up95
+    assert all("flight_plan_issued_" in r[2] for r in rows)
+
+    again = forecast(return_state=True).result()
+    assert again.added == 0 and again.forecast_id == summary.forecast_id
+    assert predictions(trainable) == rows  # the same champion and plans add nothing
+
+
+def test_a_what_if_is_priced_and_kept_out_of_the_planned_forecasts(trainable, champion):
+    week = WhatIfWeek(
+        week_start=date(2022, 8, 1), acft=140, sum_daily_hours=1400.0, cycles=700,
+        age_fleet=3.1e6, sum_uti_mensal=6000.0, n_aircraft=20, hh_lag_52=300.0,
+        hh_rolling_4=310.0,
+    )  # fmt: skip
+    summary = forecast(what_if=[week], return_state=True).result()
+    (row,) = predictions(trainable, "plan_file = 'what-if'")
+    assert row[3] == date(2022, 8, 1) and row[4] is None
+    assert summary.weeks["hh_pred"].to_list() == [row[5]]
+    assert row[6] <= row[5] <= row[7]
+    assert not predictions(trainable, "plan_file <> 'what-if'")  # nothing else was forecast
+
+
+def test_the_cli_prints_the_forecast_table(trainable, champion, capsys):
+    assert main(["forecast"]) == 0
+    out = capsys.readouterr().out
+    assert "by " + champion.model_id in out
+    assert "80 %" in out and "95 %" in out
+    assert "flight_plan_issued_" in out

@@ -1,0 +1,75 @@
+"""When the champion has degraded enough, for long enough, to retrain: the rule and its spans.
+
+The rule in hhcast.yaml (`monitoring.degradation`) has three conditions, any of which breaches
+a monitor run: the model's error on the latest weeks above (1 + tolerance) x its own backtest
+error, its 80 % interval covering too few of them, or drift alerts on too many features. A
+breach sustained over `sustained_runs` consecutive monitor runs opens an alert; the first
+healthy run after it closes it, so the history shows spans, not a stream of alarms.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DegradationRule:
+    """The thresholds of monitoring.degradation (see hhcast.yaml)."""
+
+    mae_tolerance: float
+    min_coverage_80: float
+    drift_alert_features: int
+    sustained_runs: int
+
+
+@dataclass(frozen=True)
+class Check:
+    """One monitor run's verdict: which conditions breached, with the figures behind them."""
+
+    breaches: list[str]
+    figures: dict[str, float | int | None] = field(default_factory=dict)
+
+    @property
+    def breached(self) -> bool:
+        return bool(self.breaches)
+
+
+def check(
+    rule: DegradationRule,
+    *,
+    recent_mae: float,
+    backtest_mae: float,
+    coverage_80: float,
+    drift_alerts: int,
+) -> Check:
+    """This run's conditions: error, coverage and drift against the rule."""
+    limit = (1 + rule.mae_tolerance) * backtest_mae
+    figures = {
+        "recent_mae": recent_mae, "backtest_mae": backtest_mae, "mae_limit": limit,
+        "coverage_80": coverage_80, "min_coverage_80": rule.min_coverage_80,
+        "drift_alert_features": drift_alerts, "max_drift_alert_features": rule.drift_alert_features,
+    }  # fmt: skip
+    breaches = []
+    if math.isfinite(recent_mae) and math.isfinite(limit) and recent_mae > limit:
+        breaches.append(
+            f"MAE {recent_mae:,.1f} above {limit:,.1f} ({1 + rule.mae_tolerance:.2f}x backtest)"
+        )
+    if math.isfinite(coverage_80) and coverage_80 < rule.min_coverage_80:
+        breaches.append(f"80 % coverage {coverage_80:.2f} below {rule.min_coverage_80:.2f}")
+    if drift_alerts >= rule.drift_alert_features:
+        breaches.append(f"drift alert on {drift_alerts} features")
+    return Check(breaches, figures)
+
+
+def next_step(breached_runs: list[bool], alert_open: bool, sustained_runs: int) -> str:
+    """What this monitor run does to the alert: "open", "close", or "none" (nothing changes).
+
+    `breached_runs` are the monitor runs in time order, this run last.
+    """
+    if not breached_runs:
+        return "none"
+    if alert_open:
+        return "close" if not breached_runs[-1] else "none"
+    recent = breached_runs[-sustained_runs:]
+    return "open" if len(recent) == sustained_runs and all(recent) else "none"

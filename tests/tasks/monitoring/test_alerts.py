@@ -1,0 +1,55 @@
+"""The degradation rule fires when a breach is sustained, stays quiet otherwise, and closes."""
+
+from __future__ import annotations
+
+import math
+
+from tasks.monitoring.alerts import DegradationRule, check, next_step
+
+RULE = DegradationRule(
+    mae_tolerance=0.25, min_coverage_80=0.6, drift_alert_features=2, sustained_runs=2
+)
+
+
+def breach(mae: float = 50.0, coverage: float = 0.8, drift: int = 0) -> bool:
+    verdict = check(
+        RULE, recent_mae=mae, backtest_mae=50.0, coverage_80=coverage, drift_alerts=drift
+    )
+    return verdict.breached
+
+
+def test_each_condition_breaches_on_its_own():
+    assert not breach()
+    assert breach(mae=63.0)  # above 1.25 x 50
+    assert not breach(mae=62.0)
+    assert breach(coverage=0.5)
+    assert breach(drift=2)
+    assert not breach(drift=1)
+
+
+def test_undefined_figures_do_not_breach():
+    assert not breach(mae=math.nan, coverage=math.nan)
+
+
+def test_the_breach_is_named_with_its_figures():
+    verdict = check(RULE, recent_mae=80.0, backtest_mae=50.0, coverage_80=0.4, drift_alerts=0)
+    assert verdict.breaches == [
+        "MAE 80.0 above 62.5 (1.25x backtest)",
+        "80 % coverage 0.40 below 0.60",
+    ]
+    assert verdict.figures["mae_limit"] == 62.5
+
+
+def test_a_crafted_history_fires_once_sustained_stays_open_then_closes():
+    history = [False, True, False, True, True, True, False, False]
+    steps, open_ = [], False
+    for at in range(1, len(history) + 1):
+        step = next_step(history[:at], open_, RULE.sustained_runs)
+        steps.append(step)
+        open_ = (open_ or step == "open") and step != "close"
+    assert steps == ["none", "none", "none", "none", "open", "none", "close", "none"]
+
+
+def test_a_single_breach_never_fires():
+    steps = [next_step([False] * at + [True], False, 2) for at in range(5)]
+    assert set(steps) == {"none"}

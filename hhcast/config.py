@@ -183,6 +183,44 @@ class TrainingSettings(_Strict):
         return self.min_train_weeks + self.backtest_folds * self.fold_weeks + self.holdout_weeks
 
 
+class DriftSettings(_Strict):
+    """How feature drift is judged (tasks/monitoring/drift.py)."""
+
+    features: list[str] = Field(
+        default_factory=lambda: [
+            "acft",
+            "sum_daily_hours",
+            "cycles",
+            "sum_uti_mensal",
+            "n_aircraft",
+        ]
+    )
+    current_weeks: int = Field(13, ge=2)
+    warn_sd: float = Field(2.0, gt=0)
+    alert_sd: float = Field(3.0, gt=0)
+    floors: dict[str, float] = Field(
+        default_factory=lambda: {"psi": 0.1, "wasserstein": 0.1, "ks": 0.1}
+    )
+
+
+class DegradationSettings(_Strict):
+    """When the champion has degraded enough to retrain (tasks/monitoring/alerts.py)."""
+
+    mae_window_weeks: int = Field(8, ge=1)
+    mae_tolerance: float = Field(0.25, ge=0)
+    min_coverage_80: float = Field(0.6, ge=0, le=1)
+    drift_alert_features: int = Field(2, ge=1)
+    sustained_runs: int = Field(2, ge=1)
+
+
+class MonitoringSettings(_Strict):
+    """Scoring forecasts against the actuals, drift, and the degradation rule."""
+
+    windows: list[int] = Field(default_factory=lambda: [4, 13, 26])
+    drift: DriftSettings = DriftSettings()
+    degradation: DegradationSettings = DegradationSettings()
+
+
 class PromotionSettings(_Strict):
     """When a challenger replaces the champion."""
 
@@ -209,6 +247,7 @@ class Settings(_Strict):
     filters: FilterSettings
     training: TrainingSettings
     promotion: PromotionSettings = PromotionSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     source_path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="before")

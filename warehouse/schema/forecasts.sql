@@ -22,3 +22,84 @@ create table if not exists ml.predictions (
     made_at         timestamptz not null,
     primary key (forecast_id, week_start)
 );
+
+-- Monitoring: each earlier forecast week scored once its actuals are complete.
+create table if not exists ml.forecast_errors (
+    forecast_id    varchar not null,
+    week_start     date not null,
+    model_id       varchar not null,      -- the model that forecast it
+    plan_file      varchar not null,
+    plan_issued_at date,
+    horizon_weeks  integer,
+    hh_actual      double not null,
+    hh_pred        double not null,
+    error          double not null,       -- forecast - actual (> 0: over-forecast)
+    abs_error      double not null,
+    in_80          boolean,               -- the actual inside the 80 % interval (null: none)
+    in_95          boolean,
+    hh_nowcast     double,                -- the same model on the week's actual utilisation:
+    nowcast_error  double,                --   its error is the model's, the rest the plan's
+    monitor_run_id varchar not null,
+    scored_at      timestamptz not null,
+    primary key (forecast_id, week_start)
+);
+
+-- One row per monitor run: what it scored, and the degradation rule's verdict.
+create table if not exists ml.monitor_runs (
+    monitor_run_id varchar primary key,
+    run_at         timestamptz not null,
+    champion       varchar,
+    weeks_scored   integer not null,
+    breached       boolean not null,
+    breaches       json,                  -- the conditions that breached, in words
+    figures        json                   -- the rule's figures: recent MAE, limit, coverage, ...
+);
+
+-- Accuracy per monitor run, model, source and window.
+create table if not exists ml.metric_history (
+    monitor_run_id varchar not null,
+    run_at         timestamptz not null,
+    model_id       varchar not null,
+    source         varchar not null check (source in ('forecast', 'nowcast')),
+    window_name    varchar not null,      -- last_4_weeks, last_13_weeks, last_26_weeks, horizon_h
+    n_weeks        integer not null,
+    mae            double,
+    rmse           double,
+    wape           double,
+    bias           double,
+    mase           double,                -- MAE over the seasonal naive's on the same weeks
+    coverage_80    double,
+    coverage_95    double,
+    width_80       double,
+    width_95       double
+);
+
+-- Feature drift per monitor run: a window against the champion's training weeks.
+create table if not exists ml.drift_history (
+    monitor_run_id varchar not null,
+    run_at         timestamptz not null,
+    model_id       varchar not null,
+    feature        varchar not null,
+    window_name    varchar not null,      -- last_13_weeks | planned
+    n_reference    integer not null,
+    n_current      integer not null,
+    psi            double,
+    psi_alert      double,                -- the calibrated thresholds (see tasks/monitoring/drift.py)
+    wasserstein    double,
+    wasserstein_alert double,
+    ks             double,
+    ks_alert       double,
+    status         varchar not null check (status in ('ok', 'warn', 'alert'))
+);
+
+-- Degradation alerts as spans: opened by a sustained breach, closed by the next healthy run.
+create table if not exists ml.alerts (
+    alert_id       varchar primary key,
+    model_id       varchar not null,      -- the champion that degraded
+    opened_at      timestamptz not null,
+    opened_run     varchar not null,
+    closed_at      timestamptz,
+    closed_run     varchar,
+    breaches       json not null,
+    figures        json not null
+);

@@ -1,0 +1,49 @@
+"""Monitor: keep the forecast honest once the actuals arrive.
+
+1. Score every earlier forecast week whose actuals are now complete (ml.forecast_errors),
+   with the forecasting model's nowcast on the week's actual utilisation beside it, so a bad
+   week can be blamed on the plan or on the model.
+2. Record the champion's accuracy over the last 4, 13 and 26 scored weeks and per horizon,
+   for its forecasts and its nowcasts (ml.metric_history).
+3. Measure feature drift: the latest complete weeks and the planned weeks against the
+   champion's training weeks, with calibrated thresholds (ml.drift_history).
+4. Apply the degradation rule (monitoring.degradation in hhcast.yaml): a breach sustained
+   over consecutive runs opens an alert in ml.alerts and emits `hhcast.forecast.degraded`,
+   on which the `retrain` deployment is triggered; the next healthy run closes the alert.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from hhcast.config import load_settings
+from tasks.monitor import (
+    MonitorSummary,
+    judge,
+    measure_drift,
+    publish_monitoring,
+    record_metrics,
+    score_forecasts,
+)
+from tasks.train import current_champion
+
+
+@flow(name="monitor", log_prints=True)
+def monitor() -> MonitorSummary:
+    """Score the forecasts whose weeks are complete, record accuracy and drift, judge."""
+    settings = load_settings()
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    champion = current_champion(settings)
+    summary = MonitorSummary(run_id, champion.model_id if champion else None)
+    if champion is not None:
+        summary.weeks_scored = score_forecasts(settings, run_id)
+        figures = record_metrics(settings, run_id, champion)
+        drift = measure_drift(settings, run_id, champion)
+        summary = judge(settings, summary, champion, figures, drift)
+        summary.drift = drift
+        publish_monitoring(summary, drift)
+    get_run_logger().info(summary.headline())
+    return summary

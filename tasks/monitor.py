@@ -1,0 +1,271 @@
+"""The monitor flow's Prefect tasks: score forecasts, keep metric and drift history, judge.
+
+The arithmetic is tasks/monitoring/; here it gets the warehouse, the lake and Prefect events.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import polars as pl
+from prefect import task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+
+from hhcast.config import Settings
+from tasks.ml import artifacts, registry
+from tasks.ml.registry import ModelRecord
+from tasks.monitoring import errors
+from tasks.monitoring.accuracy import ACCURACY_METRICS, accuracy, windows
+from tasks.monitoring.alerts import Check, DegradationRule, check, next_step
+from tasks.monitoring.drift import feature_drift
+from warehouse.connection import first_row, locked
+
+DEGRADED_EVENT = "hhcast.forecast.degraded"
+
+
+@dataclass
+class MonitorSummary:
+    """What a monitor run found: the weeks it scored, the rule's verdict, any alert."""
+
+    run_id: str
+    champion: str | None
+    weeks_scored: int = 0
+    verdict: Check | None = None
+    alert: str = "none"  # open | close | none
+    drift: list[dict] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        """An alert is open after this run (it opened now, or earlier and did not close)."""
+        return self.alert in {"open", "still open"}
+
+    def headline(self) -> str:
+        if self.champion is None:
+            return "nothing to monitor: no champion yet"
+        text = f"{self.weeks_scored} forecast weeks scored"
+        if "recent_mae" in self.figures:
+            f = self.figures
+            text += f"; nowcast MAE {f['recent_mae']:,.1f} (limit {f['mae_limit']:,.1f})"
+        if self.verdict and self.verdict.breached:
+            text += f"; breached: {'; '.join(self.verdict.breaches)}"
+        return text + f"; alert: {self.alert}"
+
+
+@task(name="score-forecasts", cache_policy=NO_CACHE)
+def score_forecasts(settings: Settings, run_id: str) -> int:
+    """Score every forecast week whose actuals are complete now, with each model's nowcast."""
+    with locked(settings.warehouse) as con:
+        new = errors.unscored(con)
+        if new.is_empty():
+            return 0
+        actual = errors.actual_weeks(con, new["week_start"].unique().to_list())
+        models = {m: registry.get_model(con, m) for m in new["model_id"].unique().to_list()}
+    nowcasts = [_nowcast(models[m], actual, settings) for m in models]
+    scored = new.join(pl.concat(nowcasts), on=["model_id", "week_start"], how="left").with_columns(
+        nowcast_error=pl.col("hh_nowcast") - pl.col("hh_actual"),
+        monitor_run_id=pl.lit(run_id),
+        scored_at=pl.lit(datetime.now(UTC)),
+    )
+    with locked(settings.warehouse) as con:
+        con.register("scored", scored.to_arrow())
+        con.execute("insert into ml.forecast_errors by name select * from scored")
+        con.unregister("scored")
+    return scored.height
+
+
+def _nowcast(model: ModelRecord, actual: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    """The model on the weeks' actual utilisation (its forecasting artifact)."""
+    uri, digest = model.forecast_artifact()
+    forecaster = artifacts.fetch(uri, digest, model.algorithm, model.features, settings)
+    return actual.select("week_start").with_columns(
+        model_id=pl.lit(model.model_id),
+        hh_nowcast=pl.Series(np.asarray(forecaster.predict(actual), dtype=float)),
+    )
+
+
+@task(name="record-metrics", cache_policy=NO_CACHE)
+def record_metrics(settings: Settings, run_id: str, champion: ModelRecord) -> dict:
+    """The champion's accuracy per window, forecasts and nowcasts, into ml.metric_history."""
+    with locked(settings.warehouse) as con:
+        weeks = errors.scored_weeks(con, champion.model_id)
+    now = datetime.now(UTC)
+    nowcast = (
+        weeks.unique("week_start", keep="first")
+        .with_columns(pl.col("hh_nowcast").alias("hh_pred"))
+        .with_columns(pl.lit(None, pl.Float64).alias(c) for c in _BOUNDS)
+    )
+    rows = []
+    for source, frame in (("forecast", weeks), ("nowcast", nowcast)):
+        for name, window in windows(frame, settings.monitoring.windows):
+            figures = accuracy(window)
+            rows.append(
+                {"monitor_run_id": run_id, "run_at": now, "model_id": champion.model_id,
+                 "source": source, "window_name": name, "n_weeks": figures["n_weeks"],
+                 **{m: _finite(figures[m]) for m in ACCURACY_METRICS}}
+            )  # fmt: skip
+    if rows:
+        with locked(settings.warehouse) as con:
+            con.register("metrics", pl.DataFrame(rows).to_arrow())
+            con.execute("insert into ml.metric_history by name select * from metrics")
+            con.unregister("metrics")
+    recent = (
+        weeks.sort("week_start")
+        .unique("week_start", keep="last")
+        .tail(settings.monitoring.degradation.mae_window_weeks)
+    )
+    recent_forecasts = weeks.filter(pl.col("week_start").is_in(recent["week_start"].implode()))
+    nowcast_mae = (
+        float((recent["hh_nowcast"] - recent["hh_actual"]).abs().mean())
+        if recent.height
+        else float("nan")
+    )
+    return {
+        "recent_mae": nowcast_mae,
+        "coverage_80": accuracy(recent_forecasts)["coverage_80"] if recent.height else np.nan,
+        "recent_weeks": recent.height,
+    }
+
+
+_BOUNDS = ("hh_lower_80", "hh_upper_80", "hh_lower_95", "hh_upper_95")
+
+
+def _finite(value: float) -> float | None:
+    return value if value is not None and np.isfinite(value) else None
+
+
+@task(name="measure-drift", cache_policy=NO_CACHE)
+def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> list[dict]:
+    """Each drift feature's latest complete weeks and planned weeks against the champion's
+    training weeks, into ml.drift_history."""
+    drift = settings.monitoring.drift
+    start = champion.production_train_start or champion.train_start
+    end = champion.forecast_train_end
+    with locked(settings.warehouse) as con:
+        complete = con.sql(
+            "select * from marts.features_weekly where is_complete order by week_start"
+        ).pl()
+        planned = _planned(con)
+    reference = complete.filter(pl.col("week_start").is_between(start, end))
+    current = {"last_13_weeks": complete.tail(drift.current_weeks), "planned": planned}
+    now, rows = datetime.now(UTC), []
+    for feature in drift.features:
+        for window_name, frame in current.items():
+            if frame.is_empty() or feature not in frame.columns:
+                continue
+            found = feature_drift(
+                feature, window_name, reference[feature].to_numpy(), frame[feature].to_numpy(),
+                warn_sd=drift.warn_sd, alert_sd=drift.alert_sd, floors=drift.floors,
+            )  # fmt: skip
+            rows.append(
+                {"monitor_run_id": run_id, "run_at": now, "model_id": champion.model_id,
+                 "feature": feature, "window_name": window_name,
+                 "n_reference": found.n_reference, "n_current": found.n_current,
+                 **{name: _finite(found.values.get(name)) for name in ("psi", "wasserstein", "ks")},
+                 **{f"{name}_alert": _finite(t.alert) for name, t in found.thresholds.items()},
+                 "status": found.status}
+            )  # fmt: skip
+    if rows:
+        with locked(settings.warehouse) as con:
+            con.register("drift", pl.DataFrame(rows).to_arrow())
+            con.execute("insert into ml.drift_history by name select * from drift")
+            con.unregister("drift")
+    return rows
+
+
+def _planned(con) -> pl.DataFrame:
+    exists = first_row(
+        con,
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'features_weekly_plan'",
+    )
+    if not exists or not exists[0]:
+        return pl.DataFrame()
+    return con.sql("select * from marts.features_weekly_plan where is_complete").pl()
+
+
+@task(name="judge-degradation", cache_policy=NO_CACHE)
+def judge(
+    settings: Settings, summary: MonitorSummary, champion: ModelRecord, figures: dict,
+    drift: list[dict],
+) -> MonitorSummary:  # fmt: skip
+    """Apply the degradation rule, record the run, open or close the alert, emit the event."""
+    rule = DegradationRule(
+        **settings.monitoring.degradation.model_dump(exclude={"mae_window_weeks"})
+    )
+    alerts = sum(
+        1 for row in drift if row["window_name"] == "last_13_weeks" and row["status"] == "alert"
+    )
+    verdict = check(
+        rule, recent_mae=figures["recent_mae"], backtest_mae=champion.metrics["backtest_mae_mean"],
+        coverage_80=figures["coverage_80"], drift_alerts=alerts,
+    )  # fmt: skip
+    summary.verdict, summary.figures = verdict, verdict.figures
+    now = datetime.now(UTC)
+    with locked(settings.warehouse) as con:
+        con.begin()
+        con.execute(
+            "insert into ml.monitor_runs values (?, ?, ?, ?, ?, ?, ?)",
+            [summary.run_id, now, champion.model_id, summary.weeks_scored, verdict.breached,
+             json.dumps(verdict.breaches), json.dumps(_jsonable(verdict.figures))],
+        )  # fmt: skip
+        history = [
+            bool(b) for (b,) in con.execute(
+                "select breached from ml.monitor_runs where champion = ? order by run_at",
+                [champion.model_id],
+            ).fetchall()
+        ]  # fmt: skip
+        open_alert = first_row(
+            con, "select alert_id from ml.alerts where closed_at is null and model_id = ?",
+            [champion.model_id],
+        )  # fmt: skip
+        step = next_step(history, open_alert is not None, rule.sustained_runs)
+        if step == "open":
+            con.execute(
+                "insert into ml.alerts values (?, ?, ?, ?, null, null, ?, ?)",
+                [uuid.uuid4().hex, champion.model_id, now, summary.run_id,
+                 json.dumps(verdict.breaches), json.dumps(_jsonable(verdict.figures))],
+            )  # fmt: skip
+        elif step == "close":
+            con.execute(
+                "update ml.alerts set closed_at = ?, closed_run = ? where alert_id = ?",
+                [now, summary.run_id, open_alert[0]],
+            )
+        con.commit()
+    summary.alert = "still open" if step == "none" and open_alert else step
+    if step == "open":
+        emit_event(
+            event=DEGRADED_EVENT,
+            resource={
+                "prefect.resource.id": f"hhcast.warehouse.{settings.warehouse.path.name}",
+                "hhcast.champion": champion.model_id,
+            },
+            payload={"breaches": verdict.breaches, **_jsonable(verdict.figures)},
+        )
+    return summary
+
+
+def _jsonable(figures: dict) -> dict:
+    return {
+        k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in figures.items()
+    }
+
+
+@task(name="publish-monitoring", cache_policy=NO_CACHE)
+def publish_monitoring(summary: MonitorSummary, drift: list[dict]) -> None:
+    """The run's verdict and the drift table, as Prefect artifacts."""
+    create_table_artifact(
+        key="monitor-drift",
+        table=[
+            {k: row[k] for k in ("feature", "window_name", "psi", "wasserstein", "ks", "status")}
+            for row in drift
+        ]
+        or [{"feature": "(nothing to measure)"}],
+        description=f"**Monitoring**: {summary.headline()}",
+    )

@@ -202,8 +202,21 @@ def _print_pipeline(summary) -> None:
     print(summary.transform.headline())
     for problem in summary.transform.failed:
         print(f"  failed: {problem}")
+    if summary.monitored:
+        print(f"monitor: {summary.monitored.headline()}")
     print(f"train: {summary.training_line()}")
     print(f"champion: {summary.champion_line()}")
+    if summary.forecast:
+        _print_forecast(summary.forecast)
+
+
+def _print_forecast(summary) -> None:
+    import polars as pl
+
+    print(f"forecast: {summary.headline()}")
+    if summary.forecast_id:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+            print(pl.DataFrame(summary.table()))
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -221,16 +234,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _forecast(args: argparse.Namespace) -> int:
-    import polars as pl
-
     from flows.forecast import forecast
 
     hide_tracebacks_on_console()
     summary, failed = _outcome(forecast(return_state=True))
-    print(summary.headline())
-    if summary.forecast_id:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
-            print(pl.DataFrame(summary.table()))
+    _print_forecast(summary)
     return 1 if failed or summary.forecast_id is None else 0
 
 
@@ -316,8 +324,17 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  transform  {summary.transform.headline()}")
     if version:
         print(f"  weeks      {version.weeks} weeks, {version.first_week} to {version.last_week}")
+    if summary.monitored:
+        print(f"  monitor    {summary.monitored.headline()}")
     print(f"  train      {summary.training_line()}")
     print(f"  champion   {summary.champion_line()}")
+    if summary.forecast:
+        print(f"  forecast   {summary.forecast.headline()}")
+        if summary.forecast.forecast_id:
+            import polars as pl
+
+            with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True):
+                print(pl.DataFrame(summary.forecast.table()))
     print(f"  warehouse  {settings.warehouse}")
     print(f"  lake       {settings.lake} (archive/, datasets/, models/)")
     print(

@@ -1,10 +1,14 @@
-"""Pipeline: the whole weekly job in one run, ingest, transform, then train when there is news.
+"""Pipeline: the whole weekly job in one run, from new exports to next weeks' forecast.
 
 1. Ingest every new or changed export from landing (rejected files are reported; the good
    ones still load).
 2. Transform: rebuild the weeks the new files touch, run the data tests, record the version.
-3. Train on the new dataset version and decide on the champion by the promotion policy;
-   skipped when a model was already trained on the latest version (unless `retrain`).
+3. Monitor: score the earlier forecasts whose weeks are now complete, record accuracy and
+   drift, and judge whether the champion has degraded.
+4. Train on the new dataset version and decide on the champion by the promotion policy;
+   skipped when a model was already trained on the latest version, unless `retrain` or the
+   monitor found the champion degraded (then the challenger faces the policy as any other).
+5. Forecast the planned weeks with the champion.
 The run ends Failed when any step needs a person's attention.
 """
 
@@ -16,12 +20,16 @@ from typing import Literal
 from prefect import flow
 from prefect.states import Failed, State
 
+from flows.forecast import forecast
 from flows.ingest import ingest
+from flows.monitor import monitor
 from flows.train import train_models
 from flows.transform import transform
 from hhcast.config import load_settings
+from tasks.forecast import ForecastSummary
 from tasks.ingest import IngestSummary
 from tasks.ml.registry import ModelRecord
+from tasks.monitor import MonitorSummary
 from tasks.states import value_of
 from tasks.train import TrainingSkipped, TrainingSummary, current_champion
 from tasks.transform import BuildSummary
@@ -38,6 +46,8 @@ class PipelineSummary:
     ok: bool
     train_error: str | None = None
     train_skipped: str | None = None  # why training did not run
+    monitored: MonitorSummary | None = None
+    forecast: ForecastSummary | None = None
 
     def training_line(self) -> str:
         """What the training step did, or why it did not run."""
@@ -76,11 +86,13 @@ def pipeline(
     built = transform(full_refresh=full_refresh, return_state=True)
     rebuilt = value_of(built)
     ok = ingested.is_completed() and built.is_completed()
-    trained = train_error = skipped = champion = None
+    trained = train_error = skipped = champion = monitored = None
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
-        training = train_models(promotion=promotion, if_untrained=not retrain, return_state=True)
+        monitored = value_of(monitor(return_state=True))
+        again = retrain or monitored.degraded
+        training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
@@ -90,7 +102,10 @@ def pipeline(
             trained, champion = outcome, outcome.champion
     if champion is None:  # training failed or did not run: the registry says who is champion
         champion = current_champion(load_settings())
-    summary = PipelineSummary(loaded, rebuilt, trained, champion, ok, train_error, skipped)
+    forecasted = value_of(forecast(return_state=True)) if built.is_completed() else None
+    summary = PipelineSummary(
+        loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted
+    )
     if not summary.ok:
         return Failed(message=summary.headline(), data=summary)
     return summary

@@ -54,3 +54,11 @@ def test_prefect_deploy_all_creates_every_deployment():
     # The UI's run form is built from the flow's parameter schema: promotion is a choice.
     promotion = deployed["retrain"].parameter_openapi_schema["properties"]["promotion"]
     assert all(f"'{policy}'" in str(promotion) for policy in ("auto", "manual", "never"))
+    assert deployed["forecast"].entrypoint == "flows/forecast.py:forecast"
+    assert "what_if" in deployed["forecast"].parameter_openapi_schema["properties"]
+    assert deployed["monitor"].entrypoint == "flows/monitor.py:monitor"
+    # A degraded champion retrains by itself: the train deployment's trigger on the event.
+    with get_client(sync_client=True) as client:
+        automations = client.read_automations()
+    (retraining,) = [a for a in automations if "hhcast.forecast.degraded" in a.trigger.expect]
+    assert str(retraining.actions[0].deployment_id) == str(deployed["train"].id)

@@ -1,7 +1,8 @@
 """The issue of a flight plan: its date, from the file's name or else its earliest planned day.
 
-A newer issue supersedes an older one for the days it covers (sql/staging/stg_flight_plan.sql),
-so every row carries the date its issue was made and where that date came from.
+A newer issue supersedes an older one for the days it covers
+(sql/staging/stg_flight_plan_days.sql), so every row carries the date its issue was made and
+where that date came from.
 """
 
 from __future__ import annotations

@@ -180,3 +180,26 @@ def test_a_warehouse_made_before_skipped_files_accepts_them_and_keeps_its_rows(t
     with connect(path, read_only=True) as con:
         rows = con.execute("select uri, status from meta.ingested_files order by uri").fetchall()
     assert rows == [("a.xlsx", "loaded"), ("gone.xlsx", "skipped")]
+
+
+def test_a_warehouse_made_before_flight_plans_gets_their_table_and_keeps_its_rows(tmp_path):
+    from warehouse.connection import SCHEMA_DIR, ensure_schema
+
+    path = tmp_path / "old.duckdb"
+    raw = (SCHEMA_DIR / "raw.sql").read_text()
+    before = raw[: raw.index("-- Flight plans")]
+    assert "flight_plan" not in before
+    with connect(path) as con:
+        con.execute(before)
+        con.execute(
+            "insert into raw.aircraft_utilization (is_placeholder, layout, source_file, "
+            "source_row, loaded_at) values (true, 'standard', 'u.csv', 3, now())"
+        )
+    for _ in range(2):  # every run ensures the schema; the second time changes nothing
+        with connect(path) as con:
+            ensure_schema(con)
+    with connect(path, read_only=True) as con:
+        assert con.execute("select count(*) from raw.flight_plan").fetchone() == (0,)
+        assert con.execute("select source_file from raw.aircraft_utilization").fetchall() == [
+            ("u.csv",)
+        ]

@@ -5,7 +5,8 @@
 1. The sample (generated once into bench/.cache) is ingested into a fresh warehouse and its
    weekly features built, with bench/transform.py's steps.
 2. core: every candidate of hhcast.yaml trained as the train flow trains it (backtest folds,
-   a fit on the weeks before the holdout, the holdout scored), timed without Prefect.
+   a fit on the weeks before the holdout, the holdout scored and the intervals' coverage on
+   it, the production fit on every week), timed without Prefect.
 3. flow: `hhcast train --promotion auto` in its own process on that warehouse, Prefect's
    start-up included; its champion is read back from ml.models.
 4. oracle: truth/weekly_expected_hh.csv's expected HH against the actual weekly HH over the
@@ -38,6 +39,7 @@ from pathlib import Path
 import polars as pl
 
 from tasks.ml.dataset import load_training_set, time_split
+from tasks.ml.intervals import coverage_text
 from tasks.ml.metrics import forecast_errors
 from tasks.ml.training import train_candidate
 from warehouse.connection import connect
@@ -214,12 +216,23 @@ def report(preset, built, core, split, trained, flow, truth, reference, peak) ->
         f"version {core['dataset_version']}, {core['complete_weeks']} complete weeks; holdout "
         f"{first} to {last} ({split.holdout.test.height} weeks), {len(split.folds)} folds"
     )
-    print(f"\n{'candidate':<20} {'backtest MAE':>16} {'holdout MAE':>12} {'x oracle':>9} {'s':>6}")
+    print(
+        f"\n{'candidate':<20} {'backtest MAE':>16} {'holdout MAE':>12} {'x oracle':>9} {'s':>6}"
+        f"  holdout coverage (pooled intervals, HH)"
+    )
     for c in trained:
         backtest = f"{c.backtest['mae_mean']:.2f} ± {c.backtest['mae_std']:.2f}"
         error = c.holdout.metrics["mae"]
         ratio = error / truth["mae"]
-        print(f"{c.name:<20} {backtest:>16} {error:>12.2f} {ratio:>8.2f}x {c.seconds:>6.1f}")
+        widths = " / ".join(
+            "none" if q is None else f"±{q:.1f}"
+            for level, q in c.intervals["pooled"].items()
+            if level != "n"
+        )
+        print(
+            f"{c.name:<20} {backtest:>16} {error:>12.2f} {ratio:>8.2f}x {c.seconds:>6.1f}  "
+            f"{coverage_text(c.holdout.metrics)} ({widths})"
+        )
     print(f"{'oracle (truth)':<20} {'':>16} {truth['mae']:>12.2f} {1:>8.2f}x")
     for label, runs in reference.items():
         maes = [mae(run) for run in runs]

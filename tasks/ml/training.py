@@ -104,6 +104,7 @@ def train_candidate(
     predictions = pl.DataFrame(
         {"week_start": test["week_start"], "y_true": test[config.target], "y_pred": predicted}
     )
+    production = _fit_production(candidate, config, split.production)
     return TrainedCandidate(
         name=name,
         model_id=f"{name}-{uuid.uuid4().hex[:8]}",
@@ -114,7 +115,7 @@ def train_candidate(
         holdout=holdout,
         predictions=predictions,
         seconds=time.perf_counter() - started,
-        production=_fit_production(candidate, config, split.production),
+        production=production,
         intervals=intervals,
         residuals=backtest_residuals,
     )

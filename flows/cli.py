@@ -210,10 +210,10 @@ def _print_pipeline(summary) -> None:
         _print_forecast(summary.forecast)
 
 
-def _print_forecast(summary) -> None:
+def _print_forecast(summary, label: str = "forecast: ") -> None:
     import polars as pl
 
-    print(f"forecast: {summary.headline()}")
+    print(f"{label}{summary.headline()}")
     if summary.forecast_id:
         with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
             print(pl.DataFrame(summary.table()))
@@ -329,12 +329,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  train      {summary.training_line()}")
     print(f"  champion   {summary.champion_line()}")
     if summary.forecast:
-        print(f"  forecast   {summary.forecast.headline()}")
-        if summary.forecast.forecast_id:
-            import polars as pl
-
-            with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_hide_dataframe_shape=True):
-                print(pl.DataFrame(summary.forecast.table()))
+        _print_forecast(summary.forecast, label="  forecast   ")
     print(f"  warehouse  {settings.warehouse}")
     print(f"  lake       {settings.lake} (archive/, datasets/, models/)")
     print(

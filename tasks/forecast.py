@@ -19,7 +19,7 @@ from tasks.ml import artifacts, registry
 from tasks.ml.candidates import Forecaster
 from tasks.ml.registry import ModelRecord
 from tasks.ml.scoring import WHAT_IF, forecast_id, predict_weeks
-from warehouse.connection import first_row, locked
+from warehouse.connection import append, first_row, locked
 from warehouse.lake import retry_on_io_error
 
 LAKE_RETRIES = {
@@ -156,9 +156,7 @@ def forecast_weeks(
             con, "select count(*) from ml.predictions where forecast_id = ?", [identity]
         )[0]
         if not known:
-            con.register("new_predictions", rows.to_arrow())
-            con.execute("insert into ml.predictions by name select * from new_predictions")
-            con.unregister("new_predictions")
+            append(con, "ml.predictions", rows)
         con.commit()
     return ForecastSummary(
         identity, champion.model_id, dataset_version, predicted, 0 if known else rows.height

@@ -24,7 +24,7 @@ from tasks.monitoring import errors
 from tasks.monitoring.accuracy import ACCURACY_METRICS, accuracy, windows
 from tasks.monitoring.alerts import Check, DegradationRule, check, next_step
 from tasks.monitoring.drift import feature_drift
-from warehouse.connection import first_row, locked
+from warehouse.connection import append, first_row, locked
 
 DEGRADED_EVENT = "hhcast.forecast.degraded"
 
@@ -74,9 +74,7 @@ def score_forecasts(settings: Settings, run_id: str) -> int:
         scored_at=pl.lit(datetime.now(UTC)),
     )
     with locked(settings.warehouse) as con:
-        con.register("scored", scored.to_arrow())
-        con.execute("insert into ml.forecast_errors by name select * from scored")
-        con.unregister("scored")
+        append(con, "ml.forecast_errors", scored)
     return scored.height
 
 
@@ -112,9 +110,7 @@ def record_metrics(settings: Settings, run_id: str, champion: ModelRecord) -> di
             )  # fmt: skip
     if rows:
         with locked(settings.warehouse) as con:
-            con.register("metrics", pl.DataFrame(rows).to_arrow())
-            con.execute("insert into ml.metric_history by name select * from metrics")
-            con.unregister("metrics")
+            append(con, "ml.metric_history", pl.DataFrame(rows))
     recent = (
         weeks.sort("week_start")
         .unique("week_start", keep="last")
@@ -173,9 +169,7 @@ def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> lis
             )  # fmt: skip
     if rows:
         with locked(settings.warehouse) as con:
-            con.register("drift", pl.DataFrame(rows).to_arrow())
-            con.execute("insert into ml.drift_history by name select * from drift")
-            con.unregister("drift")
+            append(con, "ml.drift_history", pl.DataFrame(rows))
     return rows
 
 

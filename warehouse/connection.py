@@ -202,6 +202,15 @@ def locked(warehouse: WarehouseSettings) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
+def append(con: duckdb.DuckDBPyConnection, table: str, rows) -> None:
+    """Insert a polars frame's rows into `table`, matching columns by name."""
+    con.register("appended_rows", rows.to_arrow())
+    try:
+        con.execute(f"insert into {table} by name select * from appended_rows")
+    finally:
+        con.unregister("appended_rows")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw, meta and ml schemas and tables if they do not exist yet (idempotent)."""
     _widen_file_statuses(con)

@@ -18,6 +18,9 @@ from pydantic import Field
 from hhcast.config import Settings
 from tasks.ml.promotion import Comparison, report
 
+# What Prefect's server says when its pause-expiry service fails a run nobody resumed.
+PAUSE_EXPIRED = "paused and never resumed"
+
 
 class PromotionReview(RunInput):
     """The form a reviewer fills in the Prefect UI to resume a paused training run."""
@@ -63,7 +66,11 @@ def resume_after_timeout() -> None:
     """
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(flow_run.get_id())
-        if not run.state.is_paused():  # cancelled meanwhile: leave it so
+        # A server's pause-expiry service may have failed the run first (it looks every few
+        # seconds): that Failed is the same expired pause, not a reason to stop. A run
+        # cancelled meanwhile is left so.
+        expired = run.state.is_failed() and PAUSE_EXPIRED in (run.state.message or "")
+        if not (run.state.is_paused() or expired):
             return
         client.set_flow_run_state(
             run.id, Running(message="no review before the timeout"), force=True

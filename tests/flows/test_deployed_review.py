@@ -11,6 +11,7 @@ from prefect.flow_runs import resume_flow_run
 from prefect_server import prefect_stack
 
 from hhcast.sample import generate
+from tasks.review import PAUSE_EXPIRED
 from warehouse.connection import connect, writer_lock
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,8 @@ def models(warehouse) -> dict[str, tuple[str, str]]:
 
 
 def test_a_deployed_review_stays_paused_until_the_reviewer_resumes_it(tmp_path):
-    generate(tmp_path / "sample", preset="small", seed=7)
+    # Without flight plans: the plan source is not ingested yet (step 6).
+    generate(tmp_path / "sample", preset="small", seed=7, plan_weeks=0)
     warehouse = tmp_path / "warehouse" / "hhcast.duckdb"
     worker_env = {
         "HHCAST_LANDING": str(tmp_path / "sample" / "landing"),
@@ -75,6 +77,15 @@ def test_a_deployed_review_stays_paused_until_the_reviewer_resumes_it(tmp_path):
                 run_id, run_input={"approve": True, "reviewer": "ana", "note": "checked"}
             )
         stack.wait_for_state(run_id, {"COMPLETED"})
+
+        # A review nobody answers: the server's pause-expiry service may fail the run before
+        # the flow sees its timeout; the run still records a keep and completes.
+        unanswered = stack.run_deployment(
+            "train/train", {"promotion": "manual"},
+            env={"HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS": "20"},
+        )  # fmt: skip
+        stack.wait_for_state(unanswered, {"PAUSED"})
+        stack.wait_for_state(unanswered, {"COMPLETED"}, passing=PAUSE_EXPIRED)
     print(f"review held {held:.0f} s; test {time.monotonic() - started:.0f} s")  # -rP shows it
 
     with connect(warehouse, read_only=True) as con:
@@ -82,10 +93,16 @@ def test_a_deployed_review_stays_paused_until_the_reviewer_resumes_it(tmp_path):
             "select action, from_model, to_model, champion_after, policy, decided_by, note "
             "from ml.promotions order by decided_at"
         ).fetchall()
-    assert decisions[-1] == (
+    assert decisions[-2] == (
         "promote", naive, challenger, challenger, "manual", "ana", "approved. checked",
     )  # fmt: skip
+    action, from_model, _, champion_after, policy, decided_by, note = decisions[-1]
+    assert (action, from_model, champion_after, policy, decided_by) == (
+        "keep", challenger, challenger, "manual", "policy",
+    )  # fmt: skip
+    assert note == "no review within 20 s, the champion stays"
     statuses = {m: status for m, (_, status) in models(warehouse).items()}
     assert [m for m, s in statuses.items() if s == "champion"] == [challenger]
-    assert "challenger" not in statuses.values()
     assert statuses[naive] == "retired"
+    # The unanswered run's challenger is the one challenger; the reviewed run left none.
+    assert list(statuses.values()).count("challenger") == 1

@@ -35,7 +35,7 @@ def models(warehouse) -> dict[str, tuple[str, str]]:
 
 
 def test_a_deployed_review_stays_paused_until_the_reviewer_resumes_it(tmp_path):
-    # Without flight plans: the plan source is not ingested yet (step 6).
+    # Without flight plans: this test is about the review, and no plan is needed to train.
     generate(tmp_path / "sample", preset="small", seed=7, plan_weeks=0)
     warehouse = tmp_path / "warehouse" / "hhcast.duckdb"
     worker_env = {

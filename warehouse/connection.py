@@ -212,7 +212,8 @@ def append(con: duckdb.DuckDBPyConnection, table: str, rows) -> None:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw, meta and ml schemas and tables if they do not exist yet (idempotent)."""
+    """Create the raw, meta and ml schemas and tables if they do not exist yet, and add the
+    columns later versions introduced to older tables (idempotent)."""
     _widen_file_statuses(con)
     for name in SCHEMA_FILES:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))

@@ -29,11 +29,12 @@ SOURCE = "backtest"  # whose residuals: the backtest folds' out-of-sample weeks
 def conformal_quantile(residuals: np.ndarray, level: float) -> float | None:
     """The ceil((n + 1) * level)-th smallest |residual|, or None when n is too small for it.
 
-    The n + 1 (not n) is what makes the coverage at least `level` for the next week, not only
-    on average over the n calibration weeks.
+    The n + 1 (not n) counts the week being forecast among the exchangeable errors: it is what
+    makes the coverage at least `level` for a finite n, not only as n grows.
     """
     values = np.sort(np.abs(np.asarray(residuals, dtype=float)))
-    rank = math.ceil((len(values) + 1) * level - 1e-9)  # 1e-9: 20 * 0.95 is 19, not 19.000…04
+    # - 1e-9: a whole rank must stay whole; in floats 10 * 0.7 is 7.000000000000001, not 7
+    rank = math.ceil((len(values) + 1) * level - 1e-9)
     if rank > len(values):
         return None
     return float(values[rank - 1])

@@ -26,6 +26,8 @@ def test_the_quantile_is_the_ceil_n_plus_one_times_level_th_smallest_absolute_er
     assert conformal_quantile(residuals[1:], 0.95) == 19.0
     # 18 errors cannot promise 95 %: the 19th smallest does not exist
     assert conformal_quantile(residuals[2:], 0.95) is None
+    # a whole rank stays whole: ceil(10 x 0.7) = 7, though 10 * 0.7 is 7.000000000000001
+    assert conformal_quantile(np.arange(1.0, 10.0), 0.7) == 7.0
 
 
 def test_a_horizon_gets_its_own_quantile_only_with_enough_errors_else_the_pooled_one():

@@ -215,7 +215,10 @@ def _print_forecast(summary, label: str = "forecast: ") -> None:
 
     print(f"{label}{summary.headline()}")
     if summary.forecast_id:
-        with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_hide_dataframe_shape=True):
+        with pl.Config(
+            tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200,
+            tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True,
+        ):  # fmt: skip
             print(pl.DataFrame(summary.table()))
 
 
@@ -339,6 +342,11 @@ def _demo(args: argparse.Namespace) -> int:
     print(
         '             hhcast sql "select week_start, horizon_weeks, acft, sum_daily_hours, '
         'plan_issued_at, is_complete from marts.features_weekly_plan order by week_start"'
+    )
+    print(
+        '             hhcast sql "select week_start, horizon_weeks, hh_pred, hh_lower_80, '
+        "hh_upper_80 from ml.predictions where plan_file <> 'what-if' order by made_at desc, "
+        'week_start limit 8"'
     )
     print("             hhcast models")
     return 1 if failed else 0

@@ -50,7 +50,7 @@ class MonitorSummary:
         if self.champion is None:
             return "nothing to monitor: no champion yet"
         text = f"{self.weeks_scored} forecast weeks scored"
-        if "recent_mae" in self.figures:
+        if self.figures.get("recent_mae") is not None and np.isfinite(self.figures["recent_mae"]):
             f = self.figures
             text += f"; nowcast MAE {f['recent_mae']:,.1f} (limit {f['mae_limit']:,.1f})"
         if self.verdict and self.verdict.breached:

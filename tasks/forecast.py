@@ -19,14 +19,9 @@ from tasks.ml import artifacts, registry
 from tasks.ml.candidates import Forecaster
 from tasks.ml.registry import ModelRecord
 from tasks.ml.scoring import WHAT_IF, forecast_id, predict_weeks
+from tasks.train import LAKE_RETRIES
 from warehouse.connection import append, first_row, locked
-from warehouse.lake import retry_on_io_error
 
-LAKE_RETRIES = {
-    "retries": 3,
-    "retry_delay_seconds": [1, 5, 15],
-    "retry_condition_fn": retry_on_io_error,
-}
 PREDICTION_COLUMNS = (
     "week_start", "horizon_weeks", "plan_file", "plan_issued_at", "hh_pred", "hh_lower_80",
     "hh_upper_80", "hh_lower_95", "hh_upper_95",
@@ -108,17 +103,22 @@ def planned_weeks(settings: Settings) -> tuple[pl.DataFrame, str | None]:
             "select version_id from meta.dataset_versions "
             "where built_at = (select max(built_at) from meta.dataset_versions)",
         )
-        exists = first_row(
-            con,
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'features_weekly_plan'",
-        )
-        if not exists or not exists[0]:
-            return pl.DataFrame(), version[0] if version else None
-        weeks = con.sql(
-            "select * from marts.features_weekly_plan where is_complete order by week_start"
-        ).pl()
+        weeks = complete_planned_weeks(con)
     return weeks, version[0] if version else None
+
+
+def complete_planned_weeks(con) -> pl.DataFrame:
+    """The complete weeks of marts.features_weekly_plan in order (none before its first build)."""
+    exists = first_row(
+        con,
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'marts' and table_name = 'features_weekly_plan'",
+    )
+    if not exists or not exists[0]:
+        return pl.DataFrame()
+    return con.sql(
+        "select * from marts.features_weekly_plan where is_complete order by week_start"
+    ).pl()
 
 
 @task(name="what-if-weeks", cache_policy=NO_CACHE)

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
 from hhcast.config import Settings
+from tasks.forecast import complete_planned_weeks
 from tasks.ml import artifacts, registry
 from tasks.ml.registry import ModelRecord
 from tasks.monitoring import errors
@@ -147,7 +148,7 @@ def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> lis
         complete = con.sql(
             "select * from marts.features_weekly where is_complete order by week_start"
         ).pl()
-        planned = _planned(con)
+        planned = complete_planned_weeks(con)
     reference = complete.filter(pl.col("week_start").is_between(start, end))
     current = {"last_13_weeks": complete.tail(drift.current_weeks), "planned": planned}
     now, rows = datetime.now(UTC), []
@@ -171,17 +172,6 @@ def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> lis
         with locked(settings.warehouse) as con:
             append(con, "ml.drift_history", pl.DataFrame(rows))
     return rows
-
-
-def _planned(con) -> pl.DataFrame:
-    exists = first_row(
-        con,
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'marts' and table_name = 'features_weekly_plan'",
-    )
-    if not exists or not exists[0]:
-        return pl.DataFrame()
-    return con.sql("select * from marts.features_weekly_plan where is_complete").pl()
 
 
 @task(name="judge-degradation", cache_policy=NO_CACHE)

@@ -5,9 +5,10 @@
 2. Transform: rebuild the weeks the new files touch, run the data tests, record the version.
 3. Monitor: score the earlier forecasts whose weeks are now complete, record accuracy and
    drift, and judge whether the champion has degraded.
-4. Train on the new dataset version and decide on the champion by the promotion policy;
-   skipped when a model was already trained on the latest version, unless `retrain` or the
-   monitor found the champion degraded (then the challenger faces the policy as any other).
+4. Train on the new dataset version and decide on the champion by the promotion policy,
+   when the actuals hold `training.retrain_after_weeks` weeks no training saw (a new
+   flight-plan issue alone is no news), or `retrain` asks, or the monitor found the champion
+   degraded; the challenger then faces the policy as any other.
 5. Forecast the planned weeks with the champion.
 The run ends Failed when any step needs a person's attention.
 """

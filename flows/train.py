@@ -55,15 +55,15 @@ def train_models(
 ) -> TrainingSummary | TrainingSkipped:
     """Train the configured candidates on a dataset version and decide on the champion.
 
-    With `if_untrained` (the pipeline's way), nothing is trained when a training run on the
-    latest dataset version has finished already.
+    With `if_untrained` (the pipeline's way), nothing is trained unless the latest dataset
+    version holds weeks no finished training run saw, `training.retrain_after_weeks` of them
+    once there is a champion.
     """
     settings = load_settings()
     policy = promotion or settings.promotion.policy
     if if_untrained and dataset_version is None:
-        dataset_version = untrained_version(settings, policy)
+        dataset_version, reason = untrained_version(settings, policy)
         if dataset_version is None:
-            reason = "models were trained on the latest dataset version already"
             return TrainingSkipped(reason, current_champion(settings))
     run_id = str(flow_run.get_id() or uuid.uuid4())
     dataset = load_dataset(settings, dataset_version)

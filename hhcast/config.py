@@ -165,6 +165,7 @@ class TrainingSettings(_Strict):
     min_train_weeks: int = Field(52, ge=2)
     seed: int = 7
     primary_metric: Metric = "mae"
+    retrain_after_weeks: int = Field(1, ge=1)
     intervals: IntervalSettings = IntervalSettings()
     candidates: dict[str, CandidateSettings]
 

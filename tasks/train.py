@@ -226,31 +226,62 @@ def _wait(settings: Settings) -> float:
 
 
 @task(name="check-training-needed", cache_policy=NO_CACHE)
-def untrained_version(settings: Settings, policy: str) -> str | None:
-    """The latest dataset version if no training run on it has finished, else None.
+def untrained_version(settings: Settings, policy: str) -> tuple[str | None, str]:
+    """The latest dataset version if its weeks are news to training, else None; and why.
 
-    A run has finished when it recorded a decision (bootstrap, promote or keep). A run that
-    registered models but failed before deciding does not count, so the next pipeline run
-    trains again; under the manual policy, one registered within
-    `promotion.manual_timeout_seconds` may still be waiting for its review, and counts.
+    A training run counts once it recorded a decision (bootstrap, promote or keep); one that
+    registered models but failed before deciding does not, so the next pipeline run trains
+    again. Under the manual policy, one registered within `promotion.manual_timeout_seconds`
+    may still be waiting for its review, and counts. A version counts as trained when a
+    counted run trained on the same `marts.features_weekly` (a new flight-plan issue makes a
+    new version, not new weeks to learn from). After that the pipeline trains again once the
+    actuals hold `training.retrain_after_weeks` more weeks than the last training saw; sooner
+    only when monitoring finds the champion degraded (the caller's decision).
     """
     pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
     with locked(settings.warehouse) as con:
         row = first_row(
             con,
             """
-            select version_id from meta.dataset_versions v
-            where v.built_at = (select max(built_at) from meta.dataset_versions)
-              and not exists (
-                select 1 from ml.models m
-                where m.dataset_version = v.version_id
-                  and (exists (select 1 from ml.promotions p where p.run_id = m.run_id)
-                       or m.created_at > now() - to_seconds(?))
-              )
+            with latest as (
+                select * from meta.dataset_versions
+                where built_at = (select max(built_at) from meta.dataset_versions)
+            ),
+            trained as (
+                select v.* from meta.dataset_versions v
+                where exists (
+                    select 1 from ml.models m
+                    where m.dataset_version = v.version_id
+                      and (exists (select 1 from ml.promotions p where p.run_id = m.run_id)
+                           or m.created_at > now() - to_seconds(?))
+                )
+            )
+            select
+                l.version_id,
+                exists (
+                    select 1 from trained t
+                    where t.version_id = l.version_id
+                       or (t.marts -> 'marts.features_weekly')
+                          = (l.marts -> 'marts.features_weekly')
+                ),
+                datediff('week', (select max(last_week) from trained), l.last_week)
+            from latest l
             """,
             [pending],
         )
-    return row[0] if row else None
+    if row is None:
+        return None, "no dataset version yet: run the transform first"
+    version, same_weeks, new_weeks = row
+    if same_weeks:
+        return None, "models were trained on these weeks already"
+    every = settings.training.retrain_after_weeks
+    # Changed weeks without a new one (a correction) are news too, as much as one new week.
+    if new_weeks is not None and max(new_weeks, 1) < every:
+        return None, (
+            f"{new_weeks} new week(s) since the last training; it retrains after {every} "
+            f"(training.retrain_after_weeks) or when monitoring finds the champion degraded"
+        )
+    return version, "new weeks to learn from"
 
 
 def current_champion(settings: Settings) -> ModelRecord | None:

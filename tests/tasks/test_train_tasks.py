@@ -3,10 +3,12 @@ race still recorded, and when the pipeline has to train again."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 
 import pytest
 from weekly_rows import FEATURES, weekly_features
@@ -63,13 +65,13 @@ def rows(settings, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-def add_version(settings, version_id: str) -> None:
+def add_version(settings, version_id: str, marts: dict | None = None, last_week=None) -> None:
     with connect(settings.warehouse) as con:
         ensure_schema(con)
         con.execute(
             "insert into meta.dataset_versions (version_id, built_at, mode, fingerprint, "
-            "content_hash, marts, weeks) values (?, now(), 'full', 'f', 'c', '{}', 160)",
-            [version_id],
+            "content_hash, marts, weeks, last_week) values (?, now(), 'full', 'f', 'c', ?, 160, ?)",
+            [version_id, json.dumps(marts or {}), last_week],
         )
 
 
@@ -134,13 +136,13 @@ def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings)
     add_version(settings, "v0")
     registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
     add_version(settings, "v1")
-    assert untrained_version.fn(settings, "auto") == "v1"
+    assert untrained_version.fn(settings, "auto")[0] == "v1"
     # a run registers its models on v1, then fails before deciding (a champion exists)
     again = train_run()
     registered(again, again[1], TrainingSet("v1", weekly_features(160)), "failed", settings)
-    assert untrained_version.fn(settings, "auto") == "v1"  # train again
+    assert untrained_version.fn(settings, "auto")[0] == "v1"  # train again
     # under the manual policy the same run may still be waiting for its review
-    assert untrained_version.fn(settings, "manual") is None
+    assert untrained_version.fn(settings, "manual")[0] is None
     with connect(settings.warehouse) as con:
         con.execute(
             "insert into ml.promotions (decision_id, decided_at, run_id, action, "
@@ -148,13 +150,43 @@ def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings)
             "values ('d1', now(), 'failed', 'keep', ?, 'auto', 'policy')",
             [trained[0].model_id],
         )
-    assert untrained_version.fn(settings, "auto") is None
+    assert untrained_version.fn(settings, "auto")[0] is None
     add_version(settings, "v2")
-    assert untrained_version.fn(settings, "auto") == "v2"
+    assert untrained_version.fn(settings, "auto")[0] == "v2"
+
+
+def marts(features_weekly: str, plan: str) -> dict:
+    return {
+        "marts.features_weekly": {"rows": 160, "hash": features_weekly},
+        "marts.features_weekly_plan": {"rows": 8, "hash": plan},
+    }
+
+
+def test_a_new_plan_issue_alone_is_no_news_to_training(trained, settings):
+    add_version(settings, "v0", marts("weeks-a", "plan-1"), date(2025, 1, 6))
+    registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
+    add_version(settings, "v1", marts("weeks-a", "plan-2"), date(2025, 1, 6))
+    version, reason = untrained_version.fn(settings, "auto")
+    assert (version, reason) == (None, "models were trained on these weeks already")
+    add_version(settings, "v2", marts("weeks-b", "plan-2"), date(2025, 1, 6))  # a correction
+    assert untrained_version.fn(settings, "auto")[0] == "v2"
+
+
+def test_the_pipeline_retrains_after_the_configured_number_of_new_weeks(trained, settings):
+    training = settings.training.model_copy(update={"retrain_after_weeks": 4})
+    settings = settings.with_overrides(training=training)
+    add_version(settings, "v0", marts("weeks-a", "plan-1"), date(2025, 1, 6))
+    registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
+    add_version(settings, "v1", marts("weeks-b", "plan-2"), date(2025, 1, 27))
+    version, reason = untrained_version.fn(settings, "auto")
+    assert version is None
+    assert reason.startswith("3 new week(s) since the last training; it retrains after 4")
+    add_version(settings, "v2", marts("weeks-c", "plan-3"), date(2025, 2, 3))
+    assert untrained_version.fn(settings, "auto") == ("v2", "new weeks to learn from")
 
 
 @pytest.mark.parametrize(
-    "read", [current_champion, lambda settings: untrained_version.fn(settings, "auto")],
+    "read", [current_champion, lambda settings: untrained_version.fn(settings, "auto")[0]],
     ids=["current_champion", "untrained_version"],
 )  # fmt: skip
 def test_the_pipelines_reads_wait_their_turn_behind_another_runs_write(

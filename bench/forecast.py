@@ -60,7 +60,9 @@ def run(args: argparse.Namespace) -> dict:
     from hhcast.sample import generate
 
     drift_from = date.fromisoformat(args.drift_from)
-    drift = {"drift_from": drift_from, "drift_factor": args.factor} if args.scenario == "drift" else {}
+    drift = (
+        {"drift_from": drift_from, "drift_factor": args.factor} if args.scenario == "drift" else {}
+    )
     first_monday = drift_from - timedelta(weeks=args.weeks_before)
     weeks = [first_monday + timedelta(weeks=k) for k in range(args.weeks_before + args.weeks_after)]
     generate(work, preset=args.preset, end=first_monday - timedelta(days=1), **drift)

@@ -1,8 +1,9 @@
 """Train: fit candidates on a dataset version, and let the policy or a person pick the champion.
 
 1. Read a recorded dataset version of marts.features_weekly (default: the latest), complete
-   weeks only, and cut it on time: the newest weeks are the holdout, rolling-origin folds
-   before them measure each candidate's error and its spread.
+   weeks only; where the HH per unit of flying stepped to a new level in the newest weeks,
+   rebase the weeks before the step to it; and cut the weeks on time: the newest are the
+   holdout, rolling-origin folds before them measure each candidate's error and its spread.
 2. Train every candidate of hhcast.yaml; the best mean backtest error becomes the challenger.
 3. Register all of them (artifacts in the lake, rows in ml.models, scores in ml.*).
 4. Re-score the champion on the same holdout weeks and publish the side-by-side report.
@@ -38,6 +39,7 @@ from tasks.train import (
     current_champion,
     load_dataset,
     publish,
+    rebase_level_shifts,
     record_decision,
     register,
     rescore_champion,
@@ -66,7 +68,7 @@ def train_models(
         if dataset_version is None:
             return TrainingSkipped(reason, current_champion(settings))
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    dataset = load_dataset(settings, dataset_version)
+    dataset = rebase_level_shifts(settings, load_dataset(settings, dataset_version))
     split = time_split(dataset.weeks, settings.training)
     # One after another: on a small machine, a tree ensemble's threads and TensorFlow's fight
     # for the cores and both run several times slower side by side.

@@ -136,6 +136,17 @@ class CandidateSettings(_Strict):
     params: dict[str, Any] = {}
 
 
+class LevelShiftSettings(_Strict):
+    """When training rebases the history to a new level of HH per utilisation
+    (tasks/ml/level_shift.py)."""
+
+    enabled: bool = True
+    window_weeks: int = Field(26, ge=8)  # the newest weeks a step is looked for in
+    min_weeks_after: int = Field(2, ge=1)  # weeks at the new level before it counts
+    min_t: float = Field(5.0, gt=0)  # how clear of the week-to-week noise the step must be
+    min_change: float = Field(0.03, ge=0)  # and how large, as a share of HH
+
+
 class IntervalSettings(_Strict):
     """Prediction intervals: split-conformal on each model's backtest errors."""
 
@@ -166,6 +177,7 @@ class TrainingSettings(_Strict):
     seed: int = 7
     primary_metric: Metric = "mae"
     retrain_after_weeks: int = Field(1, ge=1)
+    level_shifts: LevelShiftSettings = LevelShiftSettings()
     intervals: IntervalSettings = IntervalSettings()
     candidates: dict[str, CandidateSettings]
 
@@ -207,11 +219,11 @@ class DriftSettings(_Strict):
 class DegradationSettings(_Strict):
     """When the champion has degraded enough to retrain (tasks/monitoring/alerts.py)."""
 
-    mae_window_weeks: int = Field(8, ge=1)
-    mae_tolerance: float = Field(0.25, ge=0)
+    mae_window_weeks: int = Field(13, ge=1)
+    mae_tolerance: float = Field(0.5, ge=0)
     min_coverage_80: float = Field(0.6, ge=0, le=1)
     drift_alert_features: int = Field(2, ge=1)
-    sustained_runs: int = Field(2, ge=1)
+    sustained_runs: int = Field(1, ge=1)
 
 
 class MonitoringSettings(_Strict):

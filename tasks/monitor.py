@@ -199,27 +199,37 @@ def judge(
             [summary.run_id, now, champion.model_id, summary.weeks_scored, verdict.breached,
              json.dumps(verdict.breaches), json.dumps(_jsonable(verdict.figures))],
         )  # fmt: skip
-        history = [
-            bool(b) for (b,) in con.execute(
-                "select breached from ml.monitor_runs where champion = ? order by run_at",
-                [champion.model_id],
-            ).fetchall()
-        ]  # fmt: skip
+        history = con.execute(
+            "select breached, weeks_scored from ml.monitor_runs where champion = ? "
+            "order by run_at",
+            [champion.model_id],
+        ).fetchall()
+        # an alert on a champion since replaced ends with it: its successor is judged afresh
+        con.execute(
+            "update ml.alerts set closed_at = ?, closed_run = ?, closed_reason = ? "
+            "where closed_at is null and model_id <> ?",
+            [now, summary.run_id, f"replaced as champion by {champion.model_id}",
+             champion.model_id],
+        )  # fmt: skip
         open_alert = first_row(
             con, "select alert_id from ml.alerts where closed_at is null and model_id = ?",
             [champion.model_id],
         )  # fmt: skip
-        step = next_step(history, open_alert is not None, rule.sustained_runs)
+        step = next_step(
+            [(bool(b), n) for b, n in history], open_alert is not None, rule.sustained_runs
+        )
         if step == "open":
             con.execute(
-                "insert into ml.alerts values (?, ?, ?, ?, null, null, ?, ?)",
+                "insert into ml.alerts (alert_id, model_id, opened_at, opened_run, breaches, "
+                "figures) values (?, ?, ?, ?, ?, ?)",
                 [uuid.uuid4().hex, champion.model_id, now, summary.run_id,
                  json.dumps(verdict.breaches), json.dumps(_jsonable(verdict.figures))],
             )  # fmt: skip
         elif step == "close":
             con.execute(
-                "update ml.alerts set closed_at = ?, closed_run = ? where alert_id = ?",
-                [now, summary.run_id, open_alert[0]],
+                "update ml.alerts set closed_at = ?, closed_run = ?, closed_reason = ? "
+                "where alert_id = ?",
+                [now, summary.run_id, "healthy again", open_alert[0]],
             )
         con.commit()
     summary.alert = "still open" if step == "none" and open_alert else step

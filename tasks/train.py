@@ -14,6 +14,7 @@ from tasks.ml import artifacts, registry
 from tasks.ml.artifacts import StoredModel
 from tasks.ml.dataset import TimeSplit, TrainingSet, load_training_set
 from tasks.ml.intervals import coverage_text
+from tasks.ml.level_shift import LevelShift, rebase, shifts_for_training
 from tasks.ml.promotion import Comparison, compare
 from tasks.ml.registry import Decision, ModelRecord
 from tasks.ml.training import FoldScore, TrainedCandidate, train_candidate
@@ -81,6 +82,26 @@ def load_dataset(settings: Settings, version_id: str | None) -> TrainingSet:
         return load_training_set(settings, version_id)
 
 
+@task(name="find-level-shifts", cache_policy=NO_CACHE)
+def rebase_level_shifts(settings: Settings, dataset: TrainingSet) -> TrainingSet:
+    """The weeks with their history rebased by the champion's known level shifts, still old
+    enough to keep, and by a step found in the newest weeks (tasks/ml/level_shift.py)."""
+    with locked(settings.warehouse) as con:
+        champion = registry.champion(con)
+    known = [LevelShift.from_json(s) for s in (champion.level_shifts or [])] if champion else []
+    training = settings.training
+    shifts = shifts_for_training(
+        dataset.weeks, known, training.features, training.target, training.level_shifts
+    )
+    for shift in shifts:
+        get_run_logger().info(shift.describe())
+    if not shifts:
+        return dataset
+    return replace(
+        dataset, weeks=rebase(dataset.weeks, shifts, training.target), level_shifts=tuple(shifts)
+    )
+
+
 @task(name="train-candidate", task_run_name="train-{name}", cache_policy=NO_CACHE)
 def train(name: str, candidate: CandidateSettings, split: TimeSplit, settings: Settings):
     """Backtest one candidate, fit it on all weeks before the holdout and score the holdout,
@@ -126,6 +147,7 @@ def register(
             con, trained, stored,
             run_id=run_id, dataset_version=dataset.version_id, challenger_id=challenger.model_id,
             seed=settings.training.seed, code_version=code_version(), bootstrap=bootstrap,
+            level_shifts=[shift.as_json() for shift in dataset.level_shifts],
         )  # fmt: skip
         return registry.champion(con)
 
@@ -233,10 +255,11 @@ def untrained_version(settings: Settings, policy: str) -> tuple[str | None, str]
     registered models but failed before deciding does not, so the next pipeline run trains
     again. Under the manual policy, one registered within `promotion.manual_timeout_seconds`
     may still be waiting for its review, and counts. A version counts as trained when a
-    counted run trained on the same `marts.features_weekly` (a new flight-plan issue makes a
-    new version, not new weeks to learn from). After that the pipeline trains again once the
-    actuals hold `training.retrain_after_weeks` more weeks than the last training saw; sooner
-    only when monitoring finds the champion degraded (the caller's decision).
+    counted run trained on the same complete weeks (a new flight-plan issue makes a
+    new version, not new weeks to learn from; so does a delivery of days that completes no
+    week). After that the pipeline trains again once the actuals hold
+    `training.retrain_after_weeks` more complete weeks than the last training saw; sooner only
+    when monitoring finds the champion degraded (the caller's decision).
     """
     pending = settings.promotion.manual_timeout_seconds if policy == "manual" else 0
     with locked(settings.warehouse) as con:
@@ -260,11 +283,10 @@ def untrained_version(settings: Settings, policy: str) -> tuple[str | None, str]
                 l.version_id,
                 exists (
                     select 1 from trained t
-                    where t.version_id = l.version_id
-                       or (t.marts -> 'marts.features_weekly')
-                          = (l.marts -> 'marts.features_weekly')
+                    where t.version_id = l.version_id or t.training_hash = l.training_hash
                 ),
-                datediff('week', (select max(last_week) from trained), l.last_week)
+                datediff('week', (select max(last_complete_week) from trained),
+                         l.last_complete_week)
             from latest l
             """,
             [pending],

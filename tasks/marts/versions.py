@@ -27,6 +27,13 @@ select least(
 from intermediate.int_aircraft_daily
 """
 
+# What training reads: the complete weeks (tasks/ml/dataset.py), hashed like table_hashes.
+TRAINING_WEEKS = f"""
+select coalesce(sum(hash(t)), 0)::varchar, max(week_start)
+from {SNAPSHOT_TABLE} t
+where is_complete
+"""
+
 
 @dataclass(frozen=True)
 class DatasetVersion:
@@ -74,16 +81,20 @@ def record_version(
     if known:
         return DatasetVersion(version_id, False, weeks, first_week, last_week, known[0])
     coverage_end = first_row(con, COVERAGE_END)[0]
+    training_hash, last_complete_week = first_row(con, TRAINING_WEEKS)
     snapshot_uri = _snapshot(con, version_id, settings)
     window = plan.window
     con.begin()
     con.execute(
-        "insert into meta.dataset_versions values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into meta.dataset_versions (version_id, built_at, mode, reason, window_start, "
+        "window_end, fingerprint, content_hash, marts, weeks, first_week, last_week, "
+        "coverage_end, snapshot_uri, training_hash, last_complete_week) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             version_id, datetime.now(UTC), plan.mode, plan.reason,
             window.start if window else None, window.end if window else None,
             plan.fingerprint, content_hash, json.dumps(per_table), weeks, first_week,
-            last_week, coverage_end, snapshot_uri,
+            last_week, coverage_end, snapshot_uri, training_hash, last_complete_week,
         ],
     )  # fmt: skip
     # One statement for all the files (executemany runs one insert per row).

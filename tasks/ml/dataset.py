@@ -16,10 +16,12 @@ from warehouse.lake import filesystem
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """Complete weeks of one dataset version, oldest first."""
+    """Complete weeks of one dataset version, oldest first; with `level_shifts`, their
+    target rebased by them (tasks/ml/level_shift.py)."""
 
     version_id: str
     weeks: pl.DataFrame
+    level_shifts: tuple = ()
 
 
 @dataclass(frozen=True)

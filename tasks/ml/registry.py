@@ -58,6 +58,7 @@ class ModelRecord:
     production_train_end: date | None = None
     production_train_weeks: int | None = None
     intervals: dict | None = None
+    level_shifts: list[dict] | None = None  # what its training rebased the history by
 
     def forecast_artifact(self) -> tuple[str, str]:
         """The artifact that forecasts, its URI and sha256: the production fit, or the scored
@@ -95,14 +96,14 @@ _MODEL_COLUMNS = (
     "model_id, candidate, algorithm, features, dataset_version, train_start, train_end, "
     "holdout_start, holdout_end, metrics, artifact_uri, artifact_sha256, created_at, status, "
     "production_artifact_uri, production_artifact_sha256, production_train_start, "
-    "production_train_end, production_train_weeks, intervals"
+    "production_train_end, production_train_weeks, intervals, level_shifts"
 )
 _INSERT_COLUMNS = (
     "model_id, run_id, candidate, algorithm, features, hyperparameters, seed, dataset_version, "
     "train_start, train_end, train_weeks, holdout_start, holdout_end, metrics, code_version, "
     "artifact_uri, artifact_sha256, created_at, status, production_artifact_uri, "
     "production_artifact_sha256, production_train_start, production_train_end, "
-    "production_train_weeks, intervals"
+    "production_train_weeks, intervals, level_shifts"
 )
 _INSERT_VALUES = ", ".join("?" for _ in _INSERT_COLUMNS.split(", "))
 
@@ -118,6 +119,7 @@ def register_run(
     seed: int,
     code_version: str,
     bootstrap: Decision | None = None,
+    level_shifts: list[dict] | None = None,
 ) -> None:
     """Record a training run's candidates, their fold scores and holdout predictions at once.
 
@@ -142,6 +144,7 @@ def register_run(
                     "challenger" if c.model_id == challenger_id else "candidate",
                     *stored.production, production.train_start, production.train_end,
                     production.n_train, json.dumps(c.intervals),
+                    json.dumps(level_shifts or []),
                 ],
             )  # fmt: skip
             record_scores(con, run_id, c.model_id, [*c.folds, c.holdout], c.predictions)
@@ -323,6 +326,7 @@ def _record(row: tuple) -> ModelRecord:
     values = dict(zip(_MODEL_COLUMNS.split(", "), row, strict=True))
     values["features"] = json.loads(values["features"])
     values["metrics"] = json.loads(values["metrics"])
-    if values["intervals"] is not None:
-        values["intervals"] = json.loads(values["intervals"])
+    for column in ("intervals", "level_shifts"):
+        if values[column] is not None:
+            values[column] = json.loads(values[column])
     return ModelRecord(**values)

@@ -3,8 +3,9 @@
 The rule in hhcast.yaml (`monitoring.degradation`) has three conditions, any of which breaches
 a monitor run: the model's error on the latest weeks above (1 + tolerance) x its own backtest
 error, its 80 % interval covering too few of them, or drift alerts on too many features. A
-breach sustained over `sustained_runs` consecutive monitor runs opens an alert; the first
-healthy run after it closes it, so the history shows spans, not a stream of alarms.
+breach sustained over `sustained_runs` consecutive monitor runs that scored new weeks opens an
+alert; the first healthy one after it closes it, so the history shows spans, not a stream of
+alarms. An alert on a champion that has been replaced closes with the replacement.
 """
 
 from __future__ import annotations
@@ -62,14 +63,21 @@ def check(
     return Check(breaches, figures)
 
 
-def next_step(breached_runs: list[bool], alert_open: bool, sustained_runs: int) -> str:
+def next_step(runs: list[tuple[bool, int]], alert_open: bool, sustained_runs: int) -> str:
     """What this monitor run does to the alert: "open", "close", or "none" (nothing changes).
 
-    `breached_runs` are the monitor runs in time order, this run last.
+    `runs` are the champion's monitor runs in time order, this run last, each as (breached,
+    weeks it scored). Only runs that scored new weeks count towards opening: a run between
+    two deliveries that complete weeks (a week is complete once its whole month is, see
+    marts.features_weekly) judges the same weeks again. Any healthy run closes an open alert
+    (the same weeks judged healthy again means the rule was changed).
     """
-    if not breached_runs:
+    if not runs:
         return "none"
     if alert_open:
-        return "close" if not breached_runs[-1] else "none"
-    recent = breached_runs[-sustained_runs:]
+        return "close" if not runs[-1][0] else "none"
+    if runs[-1][1] == 0:
+        return "none"
+    evidence = [breached for breached, scored in runs if scored > 0]
+    recent = evidence[-sustained_runs:]
     return "open" if len(recent) == sustained_runs and all(recent) else "none"

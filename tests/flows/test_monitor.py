@@ -88,17 +88,12 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     drift = rows(settings, "select feature, window_name, status from ml.drift_history")
     assert {d[0] for d in drift} == set(settings.monitoring.drift.features)
 
-    # 2. The work per flight hour jumped: the nowcast error breaches, once is not an alert.
+    # 2. The work per flight hour jumped: the nowcast error breaches, the alert opens and the
+    # event is emitted (sustained_runs: 1).
     assert first.verdict.breached and any(b.startswith("MAE ") for b in first.verdict.breaches)
-    assert first.alert == "none"
-    assert not rows(settings, "select * from ml.alerts")
-
-    # 3. Breached again (sustained_runs: 2): the alert opens and the event is emitted.
-    second = monitor(return_state=True).result()
-    assert second.weeks_scored == 0  # nothing scored twice
-    assert second.alert == "open"
+    assert first.alert == "open"
     (alert,) = rows(settings, "select model_id, closed_at from ml.alerts")
-    assert alert == (second.champion, None)
+    assert alert == (first.champion, None)
     with get_client(sync_client=True) as client:
         for _ in range(50):  # events reach the API asynchronously
             named = EventNameFilter(name=[DEGRADED_EVENT])
@@ -108,9 +103,15 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
                 break
             time.sleep(0.2)
     (event,) = [e for e in page.events if e.occurred.timestamp() >= started - 1]
-    assert event.resource["hhcast.champion"] == second.champion
-    assert event.payload["breaches"] == second.verdict.breaches
+    assert event.resource["hhcast.champion"] == first.champion
+    assert event.payload["breaches"] == first.verdict.breaches
     assert event.payload["recent_mae"] > event.payload["mae_limit"]
+
+    # 3. A run with nothing new to score judges the same weeks: the alert stays as it is.
+    second = monitor(return_state=True).result()
+    assert second.weeks_scored == 0  # nothing scored twice
+    assert second.alert == "still open"
+    assert len(rows(settings, "select * from ml.alerts")) == 1
 
     # 4. Under a rule this champion meets, the next run is healthy and closes the alert.
     monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__MAE_TOLERANCE", "100")
@@ -118,5 +119,5 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__DRIFT_ALERT_FEATURES", "99")
     healthy = monitor(return_state=True).result()
     assert healthy.alert == "close"
-    (closed,) = rows(settings, "select closed_run from ml.alerts")
-    assert closed == (healthy.run_id,)
+    (closed,) = rows(settings, "select closed_run, closed_reason from ml.alerts")
+    assert closed == (healthy.run_id, "healthy again")

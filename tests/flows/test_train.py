@@ -129,9 +129,7 @@ def test_the_pipeline_trains_once_per_dataset_version(trainable):
 
     again = pipeline(return_state=True).result()
     assert again.train is None
-    assert again.training_line() == (
-        "skipped: models were trained on these weeks already"
-    )
+    assert again.training_line() == ("skipped: models were trained on these weeks already")
     assert again.champion.model_id == summary.champion.model_id
     forced = pipeline(retrain=True, return_state=True).result()
     assert forced.train is not None and forced.train.decision.action == "keep"

@@ -3,7 +3,6 @@ race still recorded, and when the pipeline has to train again."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -65,13 +64,14 @@ def rows(settings, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-def add_version(settings, version_id: str, marts: dict | None = None, last_week=None) -> None:
+def add_version(settings, version_id: str, training_hash=None, last_complete_week=None) -> None:
     with connect(settings.warehouse) as con:
         ensure_schema(con)
         con.execute(
             "insert into meta.dataset_versions (version_id, built_at, mode, fingerprint, "
-            "content_hash, marts, weeks, last_week) values (?, now(), 'full', 'f', 'c', ?, 160, ?)",
-            [version_id, json.dumps(marts or {}), last_week],
+            "content_hash, marts, weeks, training_hash, last_complete_week) "
+            "values (?, now(), 'full', 'f', 'c', '{}', 160, ?, ?)",
+            [version_id, training_hash, last_complete_week],
         )
 
 
@@ -155,33 +155,27 @@ def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings)
     assert untrained_version.fn(settings, "auto")[0] == "v2"
 
 
-def marts(features_weekly: str, plan: str) -> dict:
-    return {
-        "marts.features_weekly": {"rows": 160, "hash": features_weekly},
-        "marts.features_weekly_plan": {"rows": 8, "hash": plan},
-    }
-
-
-def test_a_new_plan_issue_alone_is_no_news_to_training(trained, settings):
-    add_version(settings, "v0", marts("weeks-a", "plan-1"), date(2025, 1, 6))
+def test_a_version_with_the_same_complete_weeks_is_no_news_to_training(trained, settings):
+    # e.g. a new plan issue, or days delivered that complete no week
+    add_version(settings, "v0", "weeks-a", date(2025, 1, 6))
     registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
-    add_version(settings, "v1", marts("weeks-a", "plan-2"), date(2025, 1, 6))
+    add_version(settings, "v1", "weeks-a", date(2025, 1, 6))
     version, reason = untrained_version.fn(settings, "auto")
     assert (version, reason) == (None, "models were trained on these weeks already")
-    add_version(settings, "v2", marts("weeks-b", "plan-2"), date(2025, 1, 6))  # a correction
+    add_version(settings, "v2", "weeks-b", date(2025, 1, 6))  # a correction
     assert untrained_version.fn(settings, "auto")[0] == "v2"
 
 
 def test_the_pipeline_retrains_after_the_configured_number_of_new_weeks(trained, settings):
     training = settings.training.model_copy(update={"retrain_after_weeks": 4})
     settings = settings.with_overrides(training=training)
-    add_version(settings, "v0", marts("weeks-a", "plan-1"), date(2025, 1, 6))
+    add_version(settings, "v0", "weeks-a", date(2025, 1, 6))
     registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
-    add_version(settings, "v1", marts("weeks-b", "plan-2"), date(2025, 1, 27))
+    add_version(settings, "v1", "weeks-b", date(2025, 1, 27))
     version, reason = untrained_version.fn(settings, "auto")
     assert version is None
     assert reason.startswith("3 new week(s) since the last training; it retrains after 4")
-    add_version(settings, "v2", marts("weeks-c", "plan-3"), date(2025, 2, 3))
+    add_version(settings, "v2", "weeks-c", date(2025, 2, 3))
     assert untrained_version.fn(settings, "auto") == ("v2", "new weeks to learn from")
 
 

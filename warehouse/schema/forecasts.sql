@@ -103,3 +103,5 @@ create table if not exists ml.alerts (
     breaches       json not null,
     figures        json not null
 );
+-- why it closed: healthy again, or its champion replaced (added by `alter` for older files)
+alter table ml.alerts add column if not exists closed_reason varchar;

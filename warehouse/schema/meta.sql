@@ -55,6 +55,12 @@ create table if not exists meta.dataset_versions (
     snapshot_uri  varchar               -- marts.features_weekly as built, in the lake (parquet)
 );
 
+-- What training reads of a version: its complete weeks (their hash and the last of them), so
+-- a version that changed only incomplete weeks or the planned weeks is no news to training.
+-- Added by `alter`: versions recorded before have nulls.
+alter table meta.dataset_versions add column if not exists training_hash varchar;
+alter table meta.dataset_versions add column if not exists last_complete_week date;
+
 create table if not exists meta.dataset_version_files (
     version_id varchar not null,
     uri        varchar not null,

@@ -42,6 +42,9 @@ alter table ml.models add column if not exists production_train_weeks integer;
 -- split-conformal quantiles of |actual - forecast| on the backtest folds' weeks, per level
 -- (0.8, 0.95): {"pooled": {"n", "0.8", "0.95"}, "by_horizon": {"<weeks ahead>": {...}}, ...}
 alter table ml.models add column if not exists intervals json;
+-- the level shifts its training rebased the history by (tasks/ml/level_shift.py):
+-- [{"since": "<week>", "factor": x, "weeks_after": n, "t_stat": t}], [] for none
+alter table ml.models add column if not exists level_shifts json;
 
 -- Error of every candidate on every backtest fold and on the holdout; a champion re-scored on
 -- a later run's holdout gets rows under that run.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from raw_rows import RawWarehouse, event, flight
@@ -64,3 +64,27 @@ def test_the_snapshot_holds_the_weekly_table_as_built_in_week_order(settings, ra
         assert con.execute(snapshot).fetchall() == con.execute(weekly).fetchall()
         columns = [con.execute(f"describe {q}").fetchall() for q in (snapshot, weekly)]
     assert [c[:2] for c in columns[0]] == [c[:2] for c in columns[1]]  # names and types
+
+
+def test_days_that_complete_no_week_keep_what_training_reads(settings):
+    raw = RawWarehouse(settings)
+    days = [date(2024, 1, 1) + timedelta(days=d) for d in range(35)]  # January, to Sunday 4 Feb
+    raw.add(
+        events=[event(day=d, hh=1.5) for d in days],
+        flights=[flight(day=d, hours=8.0) for d in days],
+    )
+    raw.build()
+    first = version(settings)
+    # A flight and its work on the Tuesday after: a new version, the same complete weeks.
+    raw.add(
+        events=[event(day=date(2024, 2, 6), hh=2.0, file="next.xlsx")],
+        flights=[flight(day=date(2024, 2, 6), hours=5.0, file="next.csv")],
+    )
+    raw.build()
+    later = version(settings)
+    assert first.is_new and later.is_new and later.version_id != first.version_id
+    rows = raw.query(
+        "select training_hash, last_complete_week from meta.dataset_versions order by built_at"
+    )
+    assert rows[0] == rows[1]
+    assert rows[0][1] == date(2024, 1, 22)  # the last week of January's month, complete

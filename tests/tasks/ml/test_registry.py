@@ -96,8 +96,12 @@ def stored(model_id: str) -> StoredModel:
     )
 
 
+SHIFTS = [{"since": "2020-11-02", "factor": 1.2, "weeks_after": 10, "t_stat": 9.5}]
+
+
 def register(con, run_id: str) -> tuple[str, str]:
-    """Register a run's naive baseline and ridge (the challenger); return their ids."""
+    """Register a run's naive baseline and ridge (the challenger), trained on a history
+    rebased by SHIFTS; return their ids."""
     naive, ridge = trained(f"naive-{run_id}", "naive"), trained(f"ridge-{run_id}", "linear")
     bootstrap = Decision(
         "bootstrap", None, naive.model_id, naive.model_id, "bootstrap", "policy", "first"
@@ -105,7 +109,7 @@ def register(con, run_id: str) -> tuple[str, str]:
     registry.register_run(
         con, [naive, ridge], {m: stored(m) for m in (naive.model_id, ridge.model_id)},
         run_id=run_id, dataset_version="v1", challenger_id=ridge.model_id, seed=7,
-        code_version="test", bootstrap=bootstrap,
+        code_version="test", bootstrap=bootstrap, level_shifts=SHIFTS,
     )  # fmt: skip
     return naive.model_id, ridge.model_id
 
@@ -286,6 +290,7 @@ def test_a_model_is_registered_with_both_fits_and_its_intervals(tmp_path):
     assert model.production_train_weeks == 53
     assert model.forecast_train_end == date(2021, 1, 4)
     assert model.intervals == INTERVALS
+    assert model.level_shifts == SHIFTS
     assert (model.half_width(0.8, 1), model.half_width(0.8, 2), model.half_width(0.95, 8)) == (
         20.0, 30.0, 50.0
     )  # fmt: skip
@@ -302,9 +307,9 @@ def test_the_schema_adds_the_new_columns_to_an_old_registry_and_keeps_its_rows(t
             "select column_name from information_schema.columns where table_name = 'models' "
             "order by ordinal_position"
         ).fetchall()]  # fmt: skip
-        assert columns[-6:] == [
+        assert columns[-7:] == [
             "production_artifact_uri", "production_artifact_sha256", "production_train_start",
-            "production_train_end", "production_train_weeks", "intervals",
+            "production_train_end", "production_train_weeks", "intervals", "level_shifts",
         ]  # fmt: skip
         assert statuses(con) == {"naive-a": "champion", "ridge-b": "challenger"}
         old = registry.champion(con)
@@ -312,6 +317,7 @@ def test_the_schema_adds_the_new_columns_to_an_old_registry_and_keeps_its_rows(t
         assert old.forecast_artifact() == ("/lake/models/naive-a.skops", "sha")
         assert old.production_train_end is None and old.forecast_train_end == date(2020, 12, 28)
         assert old.intervals is None and old.half_width(0.8, 1) is None
+        assert old.level_shifts is None
         # and new runs register beside the old rows
         _, ridge = register(con, "r1")
         assert registry.get_model(con, ridge).forecast_artifact()[1] == "sha-production"

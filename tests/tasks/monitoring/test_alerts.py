@@ -40,16 +40,31 @@ def test_the_breach_is_named_with_its_figures():
     assert verdict.figures["mae_limit"] == 62.5
 
 
-def test_a_crafted_history_fires_once_sustained_stays_open_then_closes():
-    history = [False, True, False, True, True, True, False, False]
+def steps_over(history: list[tuple[bool, int]], sustained_runs: int = 2) -> list[str]:
+    """next_step after each run of `history` (breached, weeks scored), the alert kept as it
+    says."""
     steps, open_ = [], False
     for at in range(1, len(history) + 1):
-        step = next_step(history[:at], open_, RULE.sustained_runs)
+        step = next_step(history[:at], open_, sustained_runs)
         steps.append(step)
         open_ = (open_ or step == "open") and step != "close"
-    assert steps == ["none", "none", "none", "none", "open", "none", "close", "none"]
+    return steps
 
 
-def test_a_single_breach_never_fires():
-    steps = [next_step([False] * at + [True], False, 2) for at in range(5)]
+def test_a_crafted_history_fires_once_sustained_stays_open_then_closes():
+    history = [(b, 4) for b in [False, True, False, True, True, True, False, False]]
+    assert steps_over(history) == ["none", "none", "none", "none", "open", "none", "close", "none"]
+
+
+def test_a_single_breach_never_fires_when_two_are_needed():
+    steps = [next_step([(False, 4)] * at + [(True, 4)], False, 2) for at in range(5)]
     assert set(steps) == {"none"}
+
+
+def test_runs_that_scored_nothing_new_are_no_evidence():
+    # breached, then a run with nothing new (the same weeks judged again), then breached
+    history = [(True, 4), (True, 0), (True, 4), (True, 0), (False, 5)]
+    assert steps_over(history) == ["none", "none", "open", "none", "close"]
+    # one breach is enough when sustained_runs is 1; a repeat without news changes nothing,
+    # and the same weeks judged healthy (the rule was changed) close the alert
+    assert steps_over([(True, 4), (True, 0), (False, 0)], 1) == ["open", "none", "close"]

@@ -7,8 +7,8 @@
    drift, and judge whether the champion has degraded.
 4. Train on the new dataset version and decide on the champion by the promotion policy,
    when the actuals hold `training.retrain_after_weeks` weeks no training saw (a new
-   flight-plan issue alone is no news), or `retrain` asks, or the monitor found the champion
-   degraded; the challenger then faces the policy as any other.
+   flight-plan issue alone is no news), or `retrain` asks, or the monitor opened an alert on
+   the champion's degradation; the challenger then faces the policy as any other.
 5. Forecast the planned weeks with the champion.
 The run ends Failed when any step needs a person's attention.
 """
@@ -92,7 +92,8 @@ def pipeline(
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
         monitored = value_of(monitor(return_state=True))
-        again = retrain or monitored.degraded
+        # the run that opens an alert retrains, as the event does under a served deployment
+        again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):

@@ -176,7 +176,7 @@ class TrainingSettings(_Strict):
     min_train_weeks: int = Field(52, ge=2)
     seed: int = 7
     primary_metric: Metric = "mae"
-    retrain_after_weeks: int = Field(1, ge=1)
+    retrain_after_weeks: int = Field(13, ge=1)
     level_shifts: LevelShiftSettings = LevelShiftSettings()
     intervals: IntervalSettings = IntervalSettings()
     candidates: dict[str, CandidateSettings]

@@ -42,11 +42,6 @@ class MonitorSummary:
     drift: list[dict] = field(default_factory=list)
     figures: dict = field(default_factory=dict)
 
-    @property
-    def degraded(self) -> bool:
-        """An alert is open after this run (it opened now, or earlier and did not close)."""
-        return self.alert in {"open", "still open"}
-
     def headline(self) -> str:
         if self.champion is None:
             return "nothing to monitor: no champion yet"
@@ -200,8 +195,7 @@ def judge(
              json.dumps(verdict.breaches), json.dumps(_jsonable(verdict.figures))],
         )  # fmt: skip
         history = con.execute(
-            "select breached, weeks_scored from ml.monitor_runs where champion = ? "
-            "order by run_at",
+            "select breached, weeks_scored from ml.monitor_runs where champion = ? order by run_at",
             [champion.model_id],
         ).fetchall()
         # an alert on a champion since replaced ends with it: its successor is judged afresh

@@ -136,6 +136,7 @@ def test_a_version_counts_as_trained_once_a_run_on_it_decided(trained, settings)
     add_version(settings, "v0")
     registered(trained, trained[1], TrainingSet("v0", weekly_features(160)), "r0", settings)
     add_version(settings, "v1")
+    settings = every_week(settings)
     assert untrained_version.fn(settings, "auto")[0] == "v1"
     # a run registers its models on v1, then fails before deciding (a champion exists)
     again = train_run()
@@ -162,8 +163,15 @@ def test_a_version_with_the_same_complete_weeks_is_no_news_to_training(trained, 
     add_version(settings, "v1", "weeks-a", date(2025, 1, 6))
     version, reason = untrained_version.fn(settings, "auto")
     assert (version, reason) == (None, "models were trained on these weeks already")
-    add_version(settings, "v2", "weeks-b", date(2025, 1, 6))  # a correction
-    assert untrained_version.fn(settings, "auto")[0] == "v2"
+    add_version(settings, "v2", "weeks-b", date(2025, 1, 6))  # a correction of past weeks
+    assert untrained_version.fn(settings, "auto")[0] is None  # waits for 13 new weeks ...
+    assert untrained_version.fn(every_week(settings), "auto")[0] == "v2"  # ... or 1
+
+
+def every_week(settings):
+    """The settings with training.retrain_after_weeks: 1."""
+    training = settings.training.model_copy(update={"retrain_after_weeks": 1})
+    return settings.with_overrides(training=training)
 
 
 def test_the_pipeline_retrains_after_the_configured_number_of_new_weeks(trained, settings):

@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import time
 from datetime import date, timedelta
@@ -81,6 +82,7 @@ def run(args: argparse.Namespace) -> dict:
         if hasattr(summary, "monitored") and summary.monitored:
             row["monitor"] = summary.monitored.headline()
             row["alert"] = summary.monitored.alert
+            row["monitor_run_id"] = summary.monitored.run_id
         if hasattr(summary, "training_line"):
             row["train"] = summary.training_line()[:160]
             row["champion"] = summary.champion.model_id if summary.champion else None
@@ -88,6 +90,132 @@ def run(args: argparse.Namespace) -> dict:
         print(json.dumps(row), flush=True)
     (work / "runs.json").write_text(json.dumps(runs, indent=1))
     return {"runs": runs}
+
+
+def _read(work: Path, sql: str, params=None):
+    import duckdb
+
+    with duckdb.connect(str(work / "warehouse" / "hhcast.duckdb"), read_only=True) as con:
+        return con.sql(sql, params=params or []).pl()
+
+
+def figures(scenario: str, drift_from: date) -> dict:
+    """What the scenario's warehouse shows: alerts, the retrained champion, coverage, accuracy."""
+    import polars as pl
+
+    work = scenario_dir(scenario)
+    runs = json.loads((work / "runs.json").read_text())
+    truth = pl.read_csv(work / "truth" / "weekly_expected_hh.csv", try_parse_dates=True)
+    plan_truth = pl.read_csv(work / "truth" / "plan_expected_hh.csv", try_parse_dates=True)
+    weekly = [r for r in runs if r["week"]]
+    run_week = {r.get("monitor_run_id"): date.fromisoformat(r["week"]) for r in weekly}
+    if None in run_week:  # runs recorded without their monitor run: one per weekly run
+        ids = _read(work, "select monitor_run_id from ml.monitor_runs order by run_at")
+        assert ids.height == len(weekly), (ids.height, len(weekly))
+        run_week = {
+            i: date.fromisoformat(r["week"]) for i, r in zip(ids[:, 0], weekly, strict=True)
+        }
+    alerts = _read(work, "select * from ml.alerts order by opened_at")
+    opened = [run_week.get(a) for a in alerts["opened_run"]]
+    result: dict = {"scenario": scenario, "weekly_runs": len(weekly)}
+    # A delivery of week W is monitored on the Monday after it, W + 7 days.
+    result["alerts"] = [
+        {"delivered_week": str(w), "weeks_after_drift": (w + timedelta(7) - drift_from).days / 7,
+         "breaches": b, "closed": r}
+        for w, b, r in zip(opened, alerts["breaches"], alerts["closed_reason"], strict=True)
+    ]  # fmt: skip
+    errors = _read(
+        work,
+        "select e.*, m.algorithm from ml.forecast_errors e join ml.models m using (model_id)",
+    ).join(truth, on="week_start")
+    weeks = errors["week_start"].n_unique()
+    result["coverage"] = {
+        "weeks": weeks,
+        "forecasts": errors.height,
+        "all_horizons": {"80": errors["in_80"].mean(), "95": errors["in_95"].mean()},
+        "horizon_1": {
+            k: errors.filter(pl.col("horizon_weeks") == 1)[f"in_{k}"].mean() for k in ("80", "95")
+        },
+    }
+    by_horizon = (
+        errors.join(plan_truth.select("plan_issued_at", "week_start", "expected_hh")
+                    .rename({"expected_hh": "plan_oracle"}), on=["plan_issued_at", "week_start"])
+        .filter(pl.col("horizon_weeks") <= 4)
+        .group_by("horizon_weeks")
+        .agg(
+            n=pl.len(),
+            mae=pl.col("abs_error").mean(),
+            oracle_plan_mae=(pl.col("plan_oracle") - pl.col("hh_actual")).abs().mean(),
+            nowcast_mae=(pl.col("hh_nowcast") - pl.col("hh_actual")).abs().mean(),
+            oracle_mae=(pl.col("expected_hh") - pl.col("hh_actual")).abs().mean(),
+        )
+        .sort("horizon_weeks")
+    )  # fmt: skip
+    result["accuracy_by_horizon"] = by_horizon.to_dicts()
+    if scenario == "drift" and alerts.height:
+        result["retrained"] = _retrained(work, alerts["opened_at"][0], truth)
+    trains = [not str(r.get("train", "")).startswith("skipped") for r in weekly]
+    quiet = [r["seconds"] for r, t in zip(weekly, trains, strict=True) if not t]
+    busy = [r["seconds"] for r, t in zip(weekly, trains, strict=True) if t]
+    result["seconds_per_week"] = {
+        "median_without_training": statistics.median(quiet) if quiet else None,
+        "median_with_training": statistics.median(busy) if busy else None,
+        "trainings": len(busy),
+    }
+    return result
+
+
+def _retrained(work: Path, alert_opened, truth) -> dict:
+    """The first champion promoted after the alert, on the 13 weeks after its promotion:
+    its nowcast (its forecasting artifact on the weeks' actual utilisation) against the
+    oracle, and the forecasts that were in force."""
+    import numpy as np
+    import polars as pl
+
+    from hhcast.config import load_settings
+    from tasks.ml import artifacts
+    from tasks.ml.registry import get_model
+    from warehouse.connection import connect
+
+    _environment(work)
+    settings = load_settings()
+    with connect(settings.warehouse, read_only=True) as con:
+        row = con.execute(
+            "select to_model, decided_at from ml.promotions where action = 'promote' "
+            "and decided_at > ? order by decided_at limit 1",
+            [alert_opened],
+        ).fetchone()
+        if row is None:
+            return {"promoted": None}
+        model = get_model(con, row[0])
+        after = con.sql(
+            "select * from marts.features_weekly where is_complete and week_start > ? "
+            "order by week_start limit 13",
+            params=[model.forecast_train_end],
+        ).pl()
+    uri, digest = model.forecast_artifact()
+    forecaster = artifacts.fetch(uri, digest, model.algorithm, model.features, settings)
+    scored = after.with_columns(
+        nowcast=pl.Series(np.asarray(forecaster.predict(after), dtype=float))
+    ).join(truth, on="week_start")
+    mae = float((scored["nowcast"] - scored["hh"]).abs().mean())
+    oracle = float((scored["expected_hh"] - scored["hh"]).abs().mean())
+    return {
+        "promoted": model.model_id,
+        "promoted_at": str(row[1]),
+        "level_shifts": model.level_shifts,
+        "weeks": scored.height,
+        "first_week": str(scored["week_start"].min()),
+        "nowcast_mae": mae,
+        "oracle_mae": oracle,
+        "ratio": mae / oracle,
+    }
+
+
+def report(drift_from: date) -> None:
+    for scenario in ("drift", "steady"):
+        if (scenario_dir(scenario) / "runs.json").exists():
+            print(json.dumps(figures(scenario, drift_from), indent=1, default=str))
 
 
 def main() -> int:
@@ -102,6 +230,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.scenario:
         run(args)
+    if args.report:
+        report(date.fromisoformat(args.drift_from))
     return 0
 
 

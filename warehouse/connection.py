@@ -9,6 +9,7 @@ the database, and anyone who finds the file busy waits with backoff instead of c
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ from hhcast.config import WarehouseSettings
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
 SCHEMA_FILES = ("raw.sql", "meta.sql", "ml.sql", "forecasts.sql")
+VIEWS_FILE = "views.sql"  # views over those tables, replaced when the file changes
 
 log = logging.getLogger(__name__)
 # DuckDB 2.0's top-N row-group pruner answers `order by <column> limit n` from row groups'
@@ -217,6 +219,27 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     _widen_file_statuses(con)
     for name in SCHEMA_FILES:
         con.execute((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+    _ensure_views(con)
+
+
+def _ensure_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the views of views.sql when its text changed: the text's digest is kept as
+    each view's comment (replacing them on every connection cost ~30 ms)."""
+    text = (SCHEMA_DIR / VIEWS_FILE).read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    views = re.findall(r"^create or replace view (\S+)", text, flags=re.MULTILINE)
+    current = dict(
+        con.execute(
+            "select schema_name || '.' || view_name, comment from duckdb_views() "
+            "where schema_name || '.' || view_name in (select unnest(?::varchar[]))",
+            [views],
+        ).fetchall()
+    )
+    if all(current.get(view) == digest for view in views):
+        return
+    con.execute(text)
+    for view in views:
+        con.execute(f"comment on view {view} is '{digest}'")
 
 
 def _widen_file_statuses(con: duckdb.DuckDBPyConnection) -> None:

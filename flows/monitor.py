@@ -6,7 +6,9 @@
 2. Record the champion's accuracy over the last 4, 13 and 26 scored weeks and per horizon,
    for its forecasts and its nowcasts (ml.metric_history).
 3. Measure feature drift: the latest complete weeks and the planned weeks against the
-   champion's training weeks, with calibrated thresholds (ml.drift_history).
+   champion's training weeks, with calibrated thresholds (ml.drift_history); and check their
+   volume, aircraft-days and work items per week, against the training weeks' range
+   (ml.volume_checks).
 4. Apply the degradation rule (monitoring.degradation in hhcast.yaml): a breach sustained
    over consecutive runs opens an alert in ml.alerts and emits `hhcast.forecast.degraded`,
    on which the `retrain` deployment is triggered; the next healthy run closes the alert.
@@ -22,8 +24,10 @@ from prefect.runtime import flow_run
 from hhcast.config import load_settings
 from tasks.monitor import (
     MonitorSummary,
+    check_volumes,
     judge,
     measure_drift,
+    monitoring_windows,
     publish_monitoring,
     record_metrics,
     score_forecasts,
@@ -41,9 +45,11 @@ def monitor() -> MonitorSummary:
     if champion is not None:
         summary.weeks_scored = score_forecasts(settings, run_id)
         figures = record_metrics(settings, run_id, champion)
-        drift = measure_drift(settings, run_id, champion)
+        windows = monitoring_windows(settings, champion)
+        drift = measure_drift(settings, run_id, champion, windows)
+        volumes = check_volumes(settings, run_id, champion, windows)
         summary = judge(settings, summary, champion, figures, drift)
-        summary.drift = drift
+        summary.drift, summary.volumes = drift, volumes
         publish_monitoring(summary, drift)
     get_run_logger().info(summary.headline())
     return summary

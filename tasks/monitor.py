@@ -25,6 +25,7 @@ from tasks.monitoring import errors
 from tasks.monitoring.accuracy import ACCURACY_METRICS, accuracy, windows
 from tasks.monitoring.alerts import Check, DegradationRule, check, next_step
 from tasks.monitoring.drift import feature_drift
+from tasks.monitoring.volume import volume_checks
 from warehouse.connection import append, first_row, locked
 
 DEGRADED_EVENT = "hhcast.forecast.degraded"
@@ -41,6 +42,7 @@ class MonitorSummary:
     alert: str = "none"  # open | close | none
     drift: list[dict] = field(default_factory=list)
     figures: dict = field(default_factory=dict)
+    volumes: list[dict] = field(default_factory=list)
 
     def headline(self) -> str:
         if self.champion is None:
@@ -51,6 +53,12 @@ class MonitorSummary:
             text += f"; nowcast MAE {f['recent_mae']:,.1f} (limit {f['mae_limit']:,.1f})"
         if self.verdict and self.verdict.breached:
             text += f"; breached: {'; '.join(self.verdict.breaches)}"
+        outside = [v for v in self.volumes if v["status"] != "ok"]
+        if outside:
+            text += "; volume outside training range: " + ", ".join(
+                f"{v['measure']} in {v['weeks_outside']} {v['window_name']} week(s)"
+                for v in outside
+            )
         return text + f"; alert: {self.alert}"
 
 
@@ -132,20 +140,45 @@ def _finite(value: float) -> float | None:
     return value if value is not None and np.isfinite(value) else None
 
 
-@task(name="measure-drift", cache_policy=NO_CACHE)
-def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> list[dict]:
-    """Each drift feature's latest complete weeks and planned weeks against the champion's
-    training weeks, into ml.drift_history."""
-    drift = settings.monitoring.drift
+def monitoring_windows(
+    settings: Settings, champion: ModelRecord
+) -> tuple[pl.DataFrame, dict[str, pl.DataFrame]]:
+    """The champion's training weeks (the reference) and the weeks compared with them: the
+    latest complete weeks and the planned weeks; with each week's work items."""
     start = champion.production_train_start or champion.train_start
     end = champion.forecast_train_end
     with locked(settings.warehouse) as con:
         complete = con.sql(
-            "select * from marts.features_weekly where is_complete order by week_start"
+            """
+            select w.*, i.work_items
+            from marts.features_weekly w
+            left join (
+                select week_start, sum(work_items) as work_items
+                from marts.features_weekly_aircraft
+                group by week_start
+            ) i using (week_start)
+            where w.is_complete
+            order by w.week_start
+            """
         ).pl()
         planned = complete_planned_weeks(con)
     reference = complete.filter(pl.col("week_start").is_between(start, end))
-    current = {"last_13_weeks": complete.tail(drift.current_weeks), "planned": planned}
+    current = {
+        "last_13_weeks": complete.tail(settings.monitoring.drift.current_weeks),
+        "planned": planned,
+    }
+    return reference, current
+
+
+@task(name="measure-drift", cache_policy=NO_CACHE)
+def measure_drift(
+    settings: Settings, run_id: str, champion: ModelRecord,
+    windows: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> list[dict]:  # fmt: skip
+    """Each drift feature's latest complete weeks and planned weeks against the champion's
+    training weeks, into ml.drift_history."""
+    drift = settings.monitoring.drift
+    reference, current = windows
     now, rows = datetime.now(UTC), []
     for feature in drift.features:
         for window_name, frame in current.items():
@@ -166,6 +199,30 @@ def measure_drift(settings: Settings, run_id: str, champion: ModelRecord) -> lis
     if rows:
         with locked(settings.warehouse) as con:
             append(con, "ml.drift_history", pl.DataFrame(rows))
+    return rows
+
+
+@task(name="check-volumes", cache_policy=NO_CACHE)
+def check_volumes(
+    settings: Settings, run_id: str, champion: ModelRecord,
+    windows: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
+) -> list[dict]:  # fmt: skip
+    """Aircraft-days and work items of the latest and the planned weeks against the range of
+    the champion's training weeks, into ml.volume_checks."""
+    reference, current = windows
+    rows = volume_checks(reference, current)
+    if rows:
+        now = datetime.now(UTC)
+        frame = pl.DataFrame(
+            [
+                {"monitor_run_id": run_id, "run_at": now, "model_id": champion.model_id, **r}
+                for r in rows
+            ]
+        ).with_columns(
+            outside_weeks=pl.col("outside_weeks").cast(pl.List(pl.String)).list.join(", ")
+        )
+        with locked(settings.warehouse) as con:
+            append(con, "ml.volume_checks", frame)
     return rows
 
 
@@ -247,7 +304,16 @@ def _jsonable(figures: dict) -> dict:
 
 @task(name="publish-monitoring", cache_policy=NO_CACHE)
 def publish_monitoring(summary: MonitorSummary, drift: list[dict]) -> None:
-    """The run's verdict and the drift table, as Prefect artifacts."""
+    """The run's verdict, the drift table and the volume checks, as Prefect artifacts."""
+    if summary.volumes:
+        columns = ("window_name", "measure", "current_min", "current_max", "reference_min",
+                   "reference_max", "weeks_outside", "status")  # fmt: skip
+        create_table_artifact(
+            key="monitor-volumes",
+            table=[{k: v[k] for k in columns} for v in summary.volumes],
+            description="**Volume checks**: aircraft-days and work items per week against "
+            "the champion's training weeks",
+        )
     create_table_artifact(
         key="monitor-drift",
         table=[

@@ -301,7 +301,7 @@ def untrained_version(settings: Settings, policy: str) -> tuple[str | None, str]
     if new_weeks is not None and max(new_weeks, 1) < every:
         return None, (
             f"{new_weeks} new week(s) since the last training; it retrains after {every} "
-            f"(training.retrain_after_weeks) or when monitoring finds the champion degraded"
+            f"(training.retrain_after_weeks) or when monitoring opens a degradation alert"
         )
     return version, "new weeks to learn from"
 

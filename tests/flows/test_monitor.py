@@ -87,6 +87,10 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     assert ("forecast", "horizon_1", 1) in windows and any(w[0] == "nowcast" for w in windows)
     drift = rows(settings, "select feature, window_name, status from ml.drift_history")
     assert {d[0] for d in drift} == set(settings.monitoring.drift.features)
+    volumes = rows(settings, "select window_name, measure, n_weeks from ml.volume_checks")
+    assert ("last_13_weeks", "aircraft_days", 13) in volumes
+    assert ("last_13_weeks", "work_items", 13) in volumes
+    assert {v[1] for v in volumes if v[0] == "planned"} == {"aircraft_days"}
 
     # 2. The work per flight hour jumped: the nowcast error breaches, the alert opens and the
     # event is emitted (sustained_runs: 1).

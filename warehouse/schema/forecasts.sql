@@ -92,6 +92,25 @@ create table if not exists ml.drift_history (
     status         varchar not null check (status in ('ok', 'warn', 'alert'))
 );
 
+-- Volume checks per monitor run: a window's aircraft-days and work items per week against the
+-- range of the champion's training weeks (a delivery missing part of the fleet, or one loaded
+-- twice, shows here first).
+create table if not exists ml.volume_checks (
+    monitor_run_id varchar not null,
+    run_at         timestamptz not null,
+    model_id       varchar not null,
+    window_name    varchar not null,      -- last_13_weeks | planned
+    measure        varchar not null,      -- aircraft_days | work_items
+    n_weeks        integer not null,
+    current_min    double,
+    current_max    double,
+    reference_min  double,
+    reference_max  double,
+    weeks_outside  integer not null,
+    outside_weeks  varchar,               -- their week_start, comma-separated
+    status         varchar not null check (status in ('ok', 'outside'))
+);
+
 -- Degradation alerts as spans: opened by a sustained breach, closed by the next healthy run.
 create table if not exists ml.alerts (
     alert_id       varchar primary key,

@@ -2,7 +2,8 @@
 
 1. Load the champion and the artifact that forecasts: its fit on every complete week.
 2. Read the planned weeks: marts.features_weekly_plan, the weekly features of the latest
-   flight-plan issues after the last complete actual week (or weeks typed in the form).
+   flight-plan issues after the last complete actual week (or, for a what-if, weeks typed in
+   the form, or those a flight plan of your own gives, computed by the plan mart's SQL).
 3. Predict each week's HH with 80 % and 95 % intervals, calibrated at training time on the
    model's own out-of-sample errors.
 4. Record them in ml.predictions, unless this champion already forecast these plan issues on
@@ -20,24 +21,30 @@ from prefect.runtime import flow_run
 from hhcast.config import load_settings
 from tasks.forecast import (
     ForecastSummary,
-    WhatIfWeek,
     forecast_weeks,
     load_champion,
     planned_weeks,
     publish_forecast,
-    what_if_weeks,
 )
+from tasks.what_if import WhatIfWeek, what_if_plan_weeks, what_if_weeks
 
 
 @flow(name="forecast", log_prints=True)
-def forecast(what_if: list[WhatIfWeek] | None = None) -> ForecastSummary:
-    """Forecast the planned weeks (or the weeks typed in `what_if`) with the champion."""
+def forecast(
+    what_if: list[WhatIfWeek] | None = None, what_if_plan: str | None = None
+) -> ForecastSummary:
+    """Forecast the planned weeks with the champion, or a what-if: the weeks typed in
+    `what_if`, or the weeks a flight plan of your own at `what_if_plan` (a path or s3:// URI
+    of a file in the flight-plan export's format) would give. What-ifs are recorded with
+    plan_file 'what-if' and never monitored."""
     settings = load_settings()
     run_id = str(flow_run.get_id() or uuid.uuid4())
     loaded = load_champion(settings)
     weeks, dataset_version = planned_weeks(settings)
     if what_if:
         weeks = what_if_weeks(what_if)
+    elif what_if_plan:
+        weeks = what_if_plan_weeks(what_if_plan, settings)
     if loaded is None:
         summary = ForecastSummary(None, None, dataset_version, weeks, 0, "no champion yet: train")
     elif weeks.is_empty():

@@ -6,13 +6,12 @@ The arithmetic is tasks/ml/scoring.py; here it gets the warehouse, the lake and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import polars as pl
 from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, Field
 
 from hhcast.config import Settings
 from tasks.ml import artifacts, registry
@@ -26,20 +25,6 @@ PREDICTION_COLUMNS = (
     "week_start", "horizon_weeks", "plan_file", "plan_issued_at", "hh_pred", "hh_lower_80",
     "hh_upper_80", "hh_lower_95", "hh_upper_95",
 )  # fmt: skip
-
-
-class WhatIfWeek(BaseModel):
-    """One week typed in the Prefect UI's form: the fleet's utilisation you want HH for."""
-
-    week_start: date = Field(description="Monday of the week")
-    acft: int = Field(description="aircraft-days flown in the week")
-    sum_daily_hours: float = Field(description="block hours flown in the week")
-    cycles: int = Field(description="take-off/landing cycles in the week")
-    age_fleet: float = Field(description="sum over aircraft-days of hours since new (TAH)")
-    sum_uti_mensal: float = Field(description="block hours of the week's calendar month")
-    n_aircraft: int = Field(description="aircraft that flew in the week")
-    hh_lag_52: float | None = Field(None, description="HH of the same week a year before")
-    hh_rolling_4: float | None = Field(None, description="mean HH of the 4 weeks before")
 
 
 @dataclass(frozen=True)
@@ -119,17 +104,6 @@ def complete_planned_weeks(con) -> pl.DataFrame:
     return con.sql(
         "select * from marts.features_weekly_plan where is_complete order by week_start"
     ).pl()
-
-
-@task(name="what-if-weeks", cache_policy=NO_CACHE)
-def what_if_weeks(weeks: list[WhatIfWeek]) -> pl.DataFrame:
-    """Weeks typed in the UI, as planned weeks of their own (plan_file 'what-if')."""
-    rows = [week.model_dump() for week in weeks]
-    return pl.DataFrame(rows).with_columns(
-        horizon_weeks=pl.lit(None, pl.Int32),
-        plan_file=pl.lit(WHAT_IF),
-        plan_issued_at=pl.lit(None, pl.Date),
-    )
 
 
 @task(name="forecast-weeks", cache_policy=NO_CACHE)

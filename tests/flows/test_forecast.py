@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+import polars as pl
 import pytest
 
 from flows.cli import main
 from flows.forecast import forecast
 from flows.train import train_models
-from tasks.forecast import WhatIfWeek
+from tasks.what_if import WhatIfWeek
 from warehouse.connection import connect
 
 QUICK = (
@@ -84,3 +85,35 @@ def test_the_cli_prints_the_forecast_table(trainable, champion, capsys):
     assert "by " + champion.model_id in out
     assert "80 %" in out and "95 %" in out
     assert "flight_plan_issued_" in out
+
+
+def test_a_what_if_plan_file_is_priced_by_the_plan_marts_sql_and_leaves_no_trace(
+    trainable, champion, tmp_path
+):
+    with connect(trainable.warehouse, read_only=True) as con:
+        (newest,) = con.execute(
+            "select source_file from raw.flight_plan order by plan_issued_at desc limit 1"
+        ).fetchone()
+        raw_rows = con.execute("select count(*) from raw.flight_plan").fetchone()
+    # The newest issue with every flight's hours doubled: what if the fleet flew twice as much?
+    plan = pl.read_csv(newest.removeprefix("file://"), infer_schema=False, encoding="utf8-lossy")
+    clock = pl.col("Hours").str.extract_groups(r"^(\d+):(\d\d)$")
+    minutes = (clock.struct["1"].cast(int) * 60 + clock.struct["2"].cast(int)) * 2
+    doubled = plan.with_columns(
+        Hours=pl.when(minutes.is_not_null())
+        .then(pl.format("{}:{}", minutes // 60, (minutes % 60).cast(str).str.zfill(2)))
+        .otherwise(pl.col("Hours"))
+    )
+    doubled.write_csv(tmp_path / "more_flying.csv")
+    planned = forecast(return_state=True).result()
+    summary = forecast(what_if_plan=str(tmp_path / "more_flying.csv"), return_state=True).result()
+    what_if = predictions(trainable, "plan_file = 'what-if'")
+    assert [(r[3], r[4]) for r in what_if] == plan_weeks(trainable)  # the same weeks, priced
+    assert all(
+        w[5] > p[5]
+        for w, p in zip(what_if, predictions(trainable, "plan_file <> 'what-if'"), strict=True)
+    )
+    assert summary.weeks["plan_file"].unique().to_list() == ["what-if"]
+    assert planned.forecast_id != summary.forecast_id
+    with connect(trainable.warehouse, read_only=True) as con:  # nothing of it stays in raw
+        assert con.execute("select count(*) from raw.flight_plan").fetchone() == raw_rows

@@ -212,6 +212,78 @@ def _retrained(work: Path, alert_opened, truth) -> dict:
     }
 
 
+def speed(scenario: str, deliver: date) -> dict:
+    """Forecast plus monitor on a copy of the scenario's warehouse, its last month's scoring
+    undone (so there is work to do), each timed inside one process whose Prefect API is up;
+    an empty flow's run is the orchestration floor. Then one more week delivered and the
+    weekly cycle through `hhcast run` in a fresh process, Prefect's start-up included."""
+    import subprocess
+
+    import duckdb
+    from prefect import flow
+
+    work = scenario_dir(scenario)
+    copy = CACHE / f"{scenario}-speed"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(work / "warehouse", copy / "warehouse")
+    shutil.copytree(work / "landing", copy / "landing")
+    _environment(work)
+    os.environ["HHCAST_WAREHOUSE"] = str(copy / "warehouse" / "hhcast.duckdb")
+    os.environ["HHCAST_LANDING"] = str(copy / "landing")
+    with duckdb.connect(os.environ["HHCAST_WAREHOUSE"]) as con:
+        (last,) = con.execute(
+            "select monitor_run_id from ml.monitor_runs where weeks_scored > 0 "
+            "order by run_at desc limit 1"
+        ).fetchone()
+        undone = con.execute(
+            "delete from ml.forecast_errors where monitor_run_id = ? returning week_start", [last]
+        ).fetchall()
+        con.execute(
+            "delete from ml.predictions where forecast_id = "
+            "(select forecast_id from ml.predictions order by made_at desc limit 1)"
+        )
+    from flows.forecast import forecast
+    from flows.monitor import monitor
+
+    @flow
+    def empty() -> None:
+        pass
+
+    empty()  # the temporary API starts here, not counted
+
+    def timed(run) -> float:
+        started = time.perf_counter()
+        state = run(return_state=True)
+        assert state.is_completed(), state.message
+        return time.perf_counter() - started
+
+    floor = statistics.median(timed(empty) for _ in range(3))
+    monitored, forecasted = timed(monitor), timed(forecast)
+    from hhcast.sample import generate
+
+    drift = json.loads((work / "truth" / "manifest.json").read_text())["drift"]
+    drift_args = (
+        {"drift_from": date.fromisoformat(drift["from"]), "drift_factor": drift["factor"]}
+        if drift["from"] else {}
+    )  # fmt: skip
+    generate(copy, preset="medium", start=deliver.replace(day=1), end=deliver + timedelta(6),
+             **drift_args)  # fmt: skip
+    started = time.perf_counter()
+    cli = subprocess.run([sys.executable, "-m", "flows.cli", "run"], capture_output=True, text=True)
+    cycle = time.perf_counter() - started
+    return {
+        "weeks_rescored": len(undone),
+        "empty_flow_s": round(floor, 2),
+        "monitor_s": round(monitored, 2),
+        "forecast_s": round(forecasted, 2),
+        "forecast_plus_monitor_beyond_two_empty_flows_s": round(
+            monitored + forecasted - 2 * floor, 2
+        ),
+        "weekly_cycle_hhcast_run_s": round(cycle, 1),
+        "weekly_cycle_exit_code": cli.returncode,
+    }
+
+
 def report(drift_from: date) -> None:
     for scenario in ("drift", "steady"):
         if (scenario_dir(scenario) / "runs.json").exists():
@@ -227,11 +299,18 @@ def main() -> int:
     parser.add_argument("--factor", type=float, default=1.3)
     parser.add_argument("--weeks-before", type=int, default=52)
     parser.add_argument("--weeks-after", type=int, default=26)
+    parser.add_argument(
+        "--speed", action="store_true", help="time forecast + monitor and a weekly cycle"
+    )
     args = parser.parse_args()
     if args.scenario:
         run(args)
     if args.report:
         report(date.fromisoformat(args.drift_from))
+    if args.speed:
+        runs = json.loads((scenario_dir("steady") / "runs.json").read_text())
+        following = date.fromisoformat(runs[-1]["week"]) + timedelta(weeks=1)
+        print(json.dumps(speed("steady", following), indent=1))
     return 0
 
 

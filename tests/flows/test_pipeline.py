@@ -45,7 +45,7 @@ def drifted(tmp_path_factory, prefect_harness):
 
 
 def test_a_degradation_alert_retrains_in_the_same_run_and_the_new_champion_forecasts(drifted):
-    settings, first, later, _ = drifted
+    _, first, later, _ = drifted
     before = first.champion
     assert first.forecast.model_id == before.model_id
     # April's weeks are complete with May delivered: far worse than the champion knew

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 import polars as pl
 from prefect import task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
 
@@ -304,16 +304,31 @@ def _jsonable(figures: dict) -> dict:
 
 @task(name="publish-monitoring", cache_policy=NO_CACHE)
 def publish_monitoring(summary: MonitorSummary, drift: list[dict]) -> None:
-    """The run's verdict, the drift table and the volume checks, as Prefect artifacts."""
+    """The run's figures and verdict, the alert, the drift table and the volume checks, as
+    Prefect artifacts."""
+    create_markdown_artifact(
+        key="monitor-figures",
+        markdown=_figures_markdown(summary),
+        description=f"**Monitoring**: {summary.headline()}",
+    )
+    if summary.alert != "none":
+        create_table_artifact(
+            key="monitor-alert",
+            table=[{"champion": summary.champion, "alert": summary.alert,
+                    "breaches": "; ".join(summary.verdict.breaches) if summary.verdict else ""}],
+            description=f"**Degradation alert {summary.alert}** on {summary.champion}",
+        )  # fmt: skip
     if summary.volumes:
         columns = ("window_name", "measure", "current_min", "current_max", "reference_min",
                    "reference_max", "weeks_outside", "status")  # fmt: skip
+        outside = sum(v["weeks_outside"] for v in summary.volumes)
         create_table_artifact(
             key="monitor-volumes",
             table=[{k: v[k] for k in columns} for v in summary.volumes],
-            description="**Volume checks**: aircraft-days and work items per week against "
-            "the champion's training weeks",
+            description=f"**Volume checks**: {outside} week-measure(s) outside the champion's "
+            "training range (aircraft-days and work items per week)",
         )
+    statuses = [row["status"] for row in drift]
     create_table_artifact(
         key="monitor-drift",
         table=[
@@ -321,5 +336,19 @@ def publish_monitoring(summary: MonitorSummary, drift: list[dict]) -> None:
             for row in drift
         ]
         or [{"feature": "(nothing to measure)"}],
-        description=f"**Monitoring**: {summary.headline()}",
+        description=f"**Drift**: {statuses.count('alert')} alert, {statuses.count('warn')} warn, "
+        f"{statuses.count('ok')} ok (feature x window, against the champion's training weeks)",
     )
+
+
+def _figures_markdown(summary: MonitorSummary) -> str:
+    """The degradation rule's figures for this run, as a small table."""
+    lines = [f"## Monitoring: {summary.champion or 'no champion'}", "", summary.headline(), ""]
+    if summary.figures:
+        lines += ["| figure | value |", "|---|---|"]
+        lines += [
+            f"| {name} | {value:,.3g} |" if isinstance(value, float) else f"| {name} | {value} |"
+            for name, value in _jsonable(summary.figures).items()
+            if value is not None
+        ]
+    return "\n".join(lines)

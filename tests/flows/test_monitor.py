@@ -9,6 +9,11 @@ from datetime import date
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter
 
 from flows.forecast import forecast
@@ -110,6 +115,16 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     assert event.resource["hhcast.champion"] == first.champion
     assert event.payload["breaches"] == first.verdict.breaches
     assert event.payload["recent_mae"] > event.payload["mae_limit"]
+    with get_client(sync_client=True) as client:
+        keys = ArtifactFilterKey(any_=["monitor-alert", "monitor-figures", "monitor-drift"])
+        published = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=keys, flow_run_id=ArtifactFilterFlowRunId(
+                any_=[first.run_id]
+            ))
+        )  # fmt: skip
+    by_key = {a.key: a for a in published}
+    assert by_key["monitor-alert"].description.startswith("**Degradation alert open**")
+    assert "recent_mae" in by_key["monitor-figures"].data
 
     # 3. A run with nothing new to score judges the same weeks: the alert stays as it is.
     second = monitor(return_state=True).result()

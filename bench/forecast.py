@@ -51,11 +51,17 @@ def _environment(work: Path) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
-def run(args: argparse.Namespace) -> dict:
-    """Deliver the weeks one by one and run the pipeline after each; what each run did."""
+def run(args: argparse.Namespace) -> list[dict]:
+    """Deliver the weeks one by one and run the pipeline after each; what each run did.
+
+    Each run's row is appended to runs.jsonl as it ends; with --resume, the weeks after the
+    last recorded one are delivered into the scenario's warehouse as it stands.
+    """
     work = scenario_dir(args.scenario)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    log = work / "runs.jsonl"
+    if not args.resume:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
     _environment(work)
     from flows.pipeline import pipeline
     from hhcast.sample import generate
@@ -66,11 +72,17 @@ def run(args: argparse.Namespace) -> dict:
     )
     first_monday = drift_from - timedelta(weeks=args.weeks_before)
     weeks = [first_monday + timedelta(weeks=k) for k in range(args.weeks_before + args.weeks_after)]
-    generate(work, preset=args.preset, end=first_monday - timedelta(days=1), **drift)
-    started = time.perf_counter()
-    pipeline(return_state=True)
-    runs = [{"week": None, "seconds": time.perf_counter() - started}]
+    runs = [json.loads(line) for line in log.read_text().splitlines()] if args.resume else []
+    if not runs:
+        generate(work, preset=args.preset, end=first_monday - timedelta(days=1), **drift)
+        started = time.perf_counter()
+        pipeline(return_state=True)
+        runs.append({"week": None, "seconds": round(time.perf_counter() - started, 2)})
+        log.write_text(json.dumps(runs[0]) + "\n")
+    done = {r["week"] for r in runs}
     for monday in weeks:
+        if monday.isoformat() in done:
+            continue
         sunday = monday + timedelta(days=6)
         generate(work, preset=args.preset, start=monday.replace(day=1), end=sunday, **drift)
         started = time.perf_counter()
@@ -79,7 +91,7 @@ def run(args: argparse.Namespace) -> dict:
         summary = state.result(raise_on_failure=False)
         summary = getattr(summary, "data", summary)
         row = {"week": monday.isoformat(), "seconds": round(seconds, 2), "state": state.type.value}
-        if hasattr(summary, "monitored") and summary.monitored:
+        if getattr(summary, "monitored", None):
             row["monitor"] = summary.monitored.headline()
             row["alert"] = summary.monitored.alert
             row["monitor_run_id"] = summary.monitored.run_id
@@ -87,9 +99,10 @@ def run(args: argparse.Namespace) -> dict:
             row["train"] = summary.training_line()[:160]
             row["champion"] = summary.champion.model_id if summary.champion else None
         runs.append(row)
+        with log.open("a") as out:
+            out.write(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
-    (work / "runs.json").write_text(json.dumps(runs, indent=1))
-    return {"runs": runs}
+    return runs
 
 
 def _read(work: Path, sql: str, params=None):
@@ -104,7 +117,7 @@ def figures(scenario: str, drift_from: date) -> dict:
     import polars as pl
 
     work = scenario_dir(scenario)
-    runs = json.loads((work / "runs.json").read_text())
+    runs = [json.loads(line) for line in (work / "runs.jsonl").read_text().splitlines()]
     truth = pl.read_csv(work / "truth" / "weekly_expected_hh.csv", try_parse_dates=True)
     plan_truth = pl.read_csv(work / "truth" / "plan_expected_hh.csv", try_parse_dates=True)
     weekly = [r for r in runs if r["week"]]
@@ -286,7 +299,7 @@ def speed(scenario: str, deliver: date) -> dict:
 
 def report(drift_from: date) -> None:
     for scenario in ("drift", "steady"):
-        if (scenario_dir(scenario) / "runs.json").exists():
+        if (scenario_dir(scenario) / "runs.jsonl").exists():
             print(json.dumps(figures(scenario, drift_from), indent=1, default=str))
 
 
@@ -299,6 +312,7 @@ def main() -> int:
     parser.add_argument("--factor", type=float, default=1.3)
     parser.add_argument("--weeks-before", type=int, default=52)
     parser.add_argument("--weeks-after", type=int, default=26)
+    parser.add_argument("--resume", action="store_true", help="go on from the last week run")
     parser.add_argument(
         "--speed", action="store_true", help="time forecast + monitor and a weekly cycle"
     )
@@ -308,7 +322,8 @@ def main() -> int:
     if args.report:
         report(date.fromisoformat(args.drift_from))
     if args.speed:
-        runs = json.loads((scenario_dir("steady") / "runs.json").read_text())
+        log = (scenario_dir("steady") / "runs.jsonl").read_text().splitlines()
+        runs = [json.loads(line) for line in log]
         following = date.fromisoformat(runs[-1]["week"]) + timedelta(weeks=1)
         print(json.dumps(speed("steady", following), indent=1))
     return 0

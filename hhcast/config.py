@@ -221,6 +221,8 @@ class DegradationSettings(_Strict):
 
     mae_window_weeks: int = Field(13, ge=1)
     mae_tolerance: float = Field(0.5, ge=0)
+    bias_window_weeks: int = Field(4, ge=1)
+    max_bias_se: float = Field(3.0, gt=0)
     min_coverage_80: float = Field(0.6, ge=0, le=1)
     drift_alert_features: int = Field(2, ge=1)
     sustained_runs: int = Field(1, ge=1)

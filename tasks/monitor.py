@@ -51,6 +51,8 @@ class MonitorSummary:
         if self.figures.get("recent_mae") is not None and np.isfinite(self.figures["recent_mae"]):
             f = self.figures
             text += f"; nowcast MAE {f['recent_mae']:,.1f} (limit {f['mae_limit']:,.1f})"
+            if f.get("recent_bias") is not None and np.isfinite(f["recent_bias"]):
+                text += f", bias {f['recent_bias']:+,.1f} (limit ±{f['bias_limit']:,.1f})"
         if self.verdict and self.verdict.breached:
             text += f"; breached: {'; '.join(self.verdict.breaches)}"
         outside = [v for v in self.volumes if v["status"] != "ok"]
@@ -126,7 +128,11 @@ def record_metrics(settings: Settings, run_id: str, champion: ModelRecord) -> di
         if recent.height
         else float("nan")
     )
+    newest = recent.tail(settings.monitoring.degradation.bias_window_weeks)
+    bias = float((newest["hh_nowcast"] - newest["hh_actual"]).mean()) if newest.height else np.nan
     return {
+        "recent_bias": bias,
+        "bias_weeks": newest.height,
         "recent_mae": nowcast_mae,
         "coverage_80": accuracy(recent_forecasts)["coverage_80"] if recent.height else np.nan,
         "recent_weeks": recent.height,
@@ -233,7 +239,9 @@ def judge(
 ) -> MonitorSummary:  # fmt: skip
     """Apply the degradation rule, record the run, open or close the alert, emit the event."""
     rule = DegradationRule(
-        **settings.monitoring.degradation.model_dump(exclude={"mae_window_weeks"})
+        **settings.monitoring.degradation.model_dump(
+            exclude={"mae_window_weeks", "bias_window_weeks"}
+        )
     )
     alerts = sum(
         1 for row in drift if row["window_name"] == "last_13_weeks" and row["status"] == "alert"
@@ -241,6 +249,8 @@ def judge(
     verdict = check(
         rule, recent_mae=figures["recent_mae"], backtest_mae=champion.metrics["backtest_mae_mean"],
         coverage_80=figures["coverage_80"], drift_alerts=alerts,
+        recent_bias=figures["recent_bias"], bias_weeks=figures["bias_weeks"],
+        backtest_rmse=champion.metrics.get("backtest_rmse_mean", np.nan),
     )  # fmt: skip
     summary.verdict, summary.figures = verdict, verdict.figures
     now = datetime.now(UTC)

@@ -27,6 +27,26 @@ def test_each_condition_breaches_on_its_own():
     assert not breach(drift=1)
 
 
+def test_a_bias_beyond_its_standard_errors_breaches_before_the_mae_does():
+    rule = DegradationRule(
+        mae_tolerance=0.5, min_coverage_80=0.6, drift_alert_features=2, sustained_runs=1,
+        max_bias_se=3.0,
+    )  # fmt: skip
+
+    def verdict(bias: float):
+        return check(
+            rule, recent_mae=70.0, backtest_mae=50.0, coverage_80=0.8, drift_alerts=0,
+            recent_bias=bias, bias_weeks=4, backtest_rmse=60.0,
+        )  # fmt: skip
+
+    # 3 standard errors of a 4-week mean: 3 x 60 / 2 = 90 HH either way
+    assert verdict(-91.0).breaches == [
+        "bias -91.0 HH over the last 4 weeks beyond ±90.0 (3 standard errors)"
+    ]
+    assert verdict(91.0).breached and not verdict(89.0).breached
+    assert verdict(-91.0).figures["bias_limit"] == 90.0
+
+
 def test_undefined_figures_do_not_breach():
     assert not breach(mae=math.nan, coverage=math.nan)
 

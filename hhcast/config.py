@@ -228,11 +228,19 @@ class DegradationSettings(_Strict):
     sustained_runs: int = Field(1, ge=1)
 
 
+class VolumeSettings(_Strict):
+    """Volume checks (tasks/monitoring/volume.py)."""
+
+    reference_weeks: int = Field(52, ge=1)  # the champion's latest training weeks
+    margin: float = Field(0.15, ge=0)  # their range widened by this share either way
+
+
 class MonitoringSettings(_Strict):
     """Scoring forecasts against the actuals, drift, and the degradation rule."""
 
     windows: list[int] = Field(default_factory=lambda: [4, 13, 26])
     drift: DriftSettings = DriftSettings()
+    volume: VolumeSettings = VolumeSettings()
     degradation: DegradationSettings = DegradationSettings()
 
 

@@ -214,9 +214,10 @@ def check_volumes(
     windows: tuple[pl.DataFrame, dict[str, pl.DataFrame]],
 ) -> list[dict]:  # fmt: skip
     """Aircraft-days and work items of the latest and the planned weeks against the range of
-    the champion's training weeks, into ml.volume_checks."""
+    the champion's latest training weeks, widened by a margin, into ml.volume_checks."""
     reference, current = windows
-    rows = volume_checks(reference, current)
+    volume = settings.monitoring.volume
+    rows = volume_checks(reference.tail(volume.reference_weeks), current, volume.margin)
     if rows:
         now = datetime.now(UTC)
         frame = pl.DataFrame(

@@ -135,6 +135,7 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     # 4. Under a rule this champion meets, the next run is healthy and closes the alert.
     monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__MAE_TOLERANCE", "100")
     monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__MIN_COVERAGE_80", "0")
+    monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__MAX_BIAS_SE", "100")
     monkeypatch.setenv("HHCAST_MONITORING__DEGRADATION__DRIFT_ALERT_FEATURES", "99")
     healthy = monitor(return_state=True).result()
     assert healthy.alert == "close"

@@ -38,3 +38,12 @@ def test_weeks_inside_the_range_are_ok_and_planned_weeks_have_no_work_items():
         ("last_13_weeks", "work_items", "ok"),
         ("planned", "aircraft_days", "ok"),
     ]
+
+
+def test_a_margin_widens_the_range_for_a_fleet_that_grows():
+    reference = weeks([300, 350])
+    grown = weeks([380], start=date(2025, 1, 6))  # 8.6 % above the training weeks' most
+    (strict,) = volume_checks(reference, {"last_13_weeks": grown})
+    (lenient,) = volume_checks(reference, {"last_13_weeks": grown}, margin=0.15)
+    assert (strict["status"], lenient["status"]) == ("outside", "ok")
+    assert lenient["reference_max"] == 350 * 1.15

@@ -159,7 +159,7 @@ def monitoring_windows(
             select w.*, i.work_items
             from marts.features_weekly w
             left join (
-                select week_start, sum(work_items) as work_items
+                select week_start, sum(work_items)::bigint as work_items
                 from marts.features_weekly_aircraft
                 group by week_start
             ) i using (week_start)

@@ -28,7 +28,7 @@ def volume_checks(
             low, high = reference[column].min(), reference[column].max()
             if low is None:
                 continue
-            low, high = low * (1 - margin), high * (1 + margin)
+            low, high = float(low) * (1 - margin), float(high) * (1 + margin)
             outside = frame.filter((pl.col(column) < low) | (pl.col(column) > high))
             rows.append(
                 {"window_name": window_name, "measure": measure, "n_weeks": frame.height,

@@ -7,7 +7,7 @@
    model's own out-of-sample errors.
 4. Record them in ml.predictions, unless this champion already forecast these plan issues on
    this dataset version; old forecasts stay, for monitoring to score once the actuals arrive.
-5. Publish the forecast table in the Prefect UI.
+5. Publish the forecast table in the Prefect UI, and the read replica analysts query.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tasks.forecast import (
     publish_forecast,
     what_if_weeks,
 )
+from tasks.replica import publish_replica
 
 
 @flow(name="forecast", log_prints=True)
@@ -49,5 +50,6 @@ def forecast(what_if: list[WhatIfWeek] | None = None) -> ForecastSummary:
         champion, model = loaded
         summary = forecast_weeks(champion, model, weeks, dataset_version, run_id, settings)
     publish_forecast(summary)
+    publish_replica(settings, "forecast")
     get_run_logger().info(summary.headline())
     return summary

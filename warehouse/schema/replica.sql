@@ -9,5 +9,5 @@ create or replace table meta.replica (
     source_committed_at timestamptz not null,  -- the warehouse's last commit it holds
     code_version        varchar not null,      -- the code that published it (hhcast.version)
     copy_seconds        double not null,       -- the checkpoint and file copy, in the writer
-    size_bytes          bigint not null
+    size_bytes          bigint not null        -- the warehouse file's bytes copied
 );

@@ -25,8 +25,9 @@ import duckdb
 
 from hhcast.config import WarehouseSettings
 from hhcast.version import code_version
-from warehouse.connection import SCHEMA_DIR, connect, first_row
+from warehouse.connection import SCHEMA_DIR, first_row
 
+STAGED = "hhcast_replica_staged"  # the staged copy's name while the writer attaches it
 STAMP_COLUMNS = (
     "published_at", "published_by", "dataset_version", "source_file", "source_committed_at",
     "code_version", "copy_seconds", "size_bytes",
@@ -103,7 +104,7 @@ def publish(
             copy_seconds=time.perf_counter() - started,
             size_bytes=staged.stat().st_size,
         )
-        _write_stamp(staged, stamp)
+        _write_stamp(con, staged, stamp)
         os.replace(staged, target)
     except OSError as exc:
         raise ReplicaError(
@@ -133,15 +134,28 @@ def _latest_dataset_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return row[0] if row else None
 
 
-def _write_stamp(staged: Path, stamp: Stamp) -> None:
-    """Record in the staged copy what it is (closing it checkpoints and syncs the file)."""
-    with connect(staged) as copy:
-        copy.execute((SCHEMA_DIR / "replica.sql").read_text(encoding="utf-8"))
-        marks = ", ".join("?" for _ in STAMP_COLUMNS)
-        copy.execute(
-            f"insert into meta.replica ({', '.join(STAMP_COLUMNS)}) values ({marks})",
-            [getattr(stamp, column) for column in STAMP_COLUMNS],
-        )
+def _write_stamp(con: duckdb.DuckDBPyConnection, staged: Path, stamp: Stamp) -> None:
+    """Record in the staged copy what it is; detaching it checkpoints and syncs the file.
+
+    Attached to the writer's connection: a database instance of its own would take three
+    times as long to open and close (0.1 s against 0.03 s on the medium sample).
+    """
+    home = first_row(con, "select current_database()")[0]
+    escaped = str(staged).replace("'", "''")
+    con.execute(f"attach '{escaped}' as {STAGED}")
+    try:
+        con.execute(f"use {STAGED}")
+        try:
+            con.execute((SCHEMA_DIR / "replica.sql").read_text(encoding="utf-8"))
+            marks = ", ".join("?" for _ in STAMP_COLUMNS)
+            con.execute(
+                f"insert into meta.replica ({', '.join(STAMP_COLUMNS)}) values ({marks})",
+                [getattr(stamp, column) for column in STAMP_COLUMNS],
+            )
+        finally:
+            con.execute('use "{}"'.format(home.replace('"', '""')))
+    finally:
+        con.execute(f"detach {STAGED}")
 
 
 def last_commit(path: str | Path) -> datetime:

@@ -250,3 +250,25 @@ def test_a_replica_that_cannot_be_written_is_a_message_and_leaves_the_warehouse_
 def test_a_replica_naming_the_warehouse_itself_is_refused(tmp_path):
     with pytest.raises(ValueError, match="is the warehouse itself"):
         WarehouseSettings(path=tmp_path / "hhcast.duckdb", replica="hhcast.duckdb")
+
+
+def test_hhcasts_connections_to_the_replica_get_the_newest_row_after_an_incremental_delete(
+    tmp_path,
+):
+    # The replica is the warehouse's file, its row-group statistics included: hhcast's own
+    # connections to it turn DuckDB 2.0's top-N pruner off too (README, "Querying the results").
+    warehouse = _settings(tmp_path)
+    with writing(warehouse, timeout=30), connect(warehouse) as con:
+        con.execute(
+            "create table daily as select date '2000-01-01' + i::int as day "
+            "from range(245760) r(i) order by day"
+        )
+        con.execute("delete from daily where day > date '2000-01-01' + 200000")
+        con.execute(
+            "insert into daily select date '2000-01-01' + 200001 + i::int from range(10) r(i)"
+        )
+        publish(con, warehouse, published_by="transform")
+    with connect(warehouse.replica_path, read_only=True) as replica:
+        newest = replica.execute("select max(day) from daily").fetchall()
+        top = replica.execute("select day from daily order by day desc limit 1").fetchall()
+    assert top == newest

@@ -8,6 +8,8 @@ create or replace table meta.replica (
     source_file         varchar not null,      -- the warehouse it copies
     source_committed_at timestamptz not null,  -- the warehouse's last commit it holds
     code_version        varchar not null,      -- the code that published it (hhcast.version)
-    copy_seconds        double not null,       -- the checkpoint and file copy, in the writer
+    checkpoint_seconds  double not null,       -- the writer's checkpoint first (closing would
+                                               -- have done it anyway)
+    copy_seconds        double not null,       -- then the file copy
     size_bytes          bigint not null        -- the warehouse file's bytes copied
 );

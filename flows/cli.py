@@ -322,12 +322,13 @@ def _replica_to_read(warehouse) -> Path:
     replica = warehouse.replica_path
     if replica is not None and replica.exists():
         return replica
-    why = (
-        "no replica is configured (warehouse.replica)"
-        if replica is None
-        else f"no replica at {replica} yet (each flow publishes it when it finishes)"
-    )
-    print(f"hhcast sql: {why}: reading the live warehouse {warehouse.path}", file=sys.stderr)
+    if warehouse.path.exists():  # else opening it says what to run first
+        why = (
+            "no replica is configured (warehouse.replica)"
+            if replica is None
+            else f"no replica at {replica} yet (each flow publishes it when it finishes)"
+        )
+        print(f"hhcast sql: {why}: reading the live warehouse {warehouse.path}", file=sys.stderr)
     return warehouse.path
 
 

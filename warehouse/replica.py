@@ -97,6 +97,8 @@ def publish(
     staged = folder / f".{target.name}.{os.getpid()}.tmp"
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for left in folder.glob(f".{target.name}.*.tmp*"):  # by a publisher killed midway
+            left.unlink(missing_ok=True)
         shutil.copyfile(warehouse.path, staged)
         stamp = Stamp(
             published_at=datetime.now(UTC),

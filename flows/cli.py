@@ -344,6 +344,13 @@ def _say_how_old(warehouse, con) -> None:
             file=sys.stderr,
         )
         return
+    if stamp.source_file != str(warehouse.path.resolve()):  # two warehouses, one replica name
+        print(
+            f"hhcast sql: {warehouse.replica_path} was published from {stamp.source_file}, not "
+            f"from {warehouse.path}; give each warehouse its own warehouse.replica",
+            file=sys.stderr,
+        )
+        return
     behind = lag(warehouse, stamp)
     if behind is not None:
         published = stamp.published_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

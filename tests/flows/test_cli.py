@@ -324,3 +324,22 @@ def test_sql_answers_from_the_replica_while_a_flow_holds_the_warehouse(settings,
         flow.wait(timeout=60)
     out, err = capsys.readouterr()
     assert "│ 2      │" in out and "older than the warehouse's last commit" in err
+
+
+def test_sql_on_a_replica_another_warehouse_published_says_so(settings, capsys):
+    from hhcast.config import load_settings
+    from warehouse.connection import connect
+    from warehouse.replica import publish
+
+    other = load_settings(
+        env={"HHCAST_WAREHOUSE": str(settings.warehouse.path.parent / "b.duckdb")}
+    )
+    with connect(other.warehouse) as con:
+        con.execute("create table events as select 1 as n")
+        publish(con, other.warehouse, published_by="ingest")
+    with connect(settings.warehouse) as con:
+        con.execute("create table events as select 1 as n")
+    assert main(["sql", "select count(*) from events"]) == 0
+    err = capsys.readouterr().err
+    assert f"was published from {other.warehouse.path.resolve()}, not from" in err
+    assert "give each warehouse its own warehouse.replica" in err

@@ -343,3 +343,18 @@ def test_sql_on_a_replica_another_warehouse_published_says_so(settings, capsys):
     err = capsys.readouterr().err
     assert f"was published from {other.warehouse.path.resolve()}, not from" in err
     assert "give each warehouse its own warehouse.replica" in err
+
+
+def test_a_replica_that_cannot_be_written_ends_a_flow_with_its_message(env, paths, monkeypatch):
+    from flows.console import explain
+    from hhcast.config import load_settings
+    from warehouse.connection import connect
+    from warehouse.replica import ReplicaError, publish
+
+    monkeypatch.setenv("HHCAST_WAREHOUSE__REPLICA", str(UNWRITABLE / "hhcast_read.duckdb"))
+    warehouse = load_settings().warehouse
+    with connect(warehouse) as con, pytest.raises(ReplicaError) as caught:
+        publish(con, warehouse, published_by="ingest")
+    message, code = explain(caught.value)
+    assert code == 2
+    assert f"replica {UNWRITABLE}/hhcast_read.duckdb: cannot write it in" in message

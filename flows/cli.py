@@ -90,9 +90,14 @@ def _parser() -> argparse.ArgumentParser:
     back.add_argument("--by", default=os.environ.get("USER", "cli"), help="who decides")
     back.set_defaults(run=_rollback)
 
-    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql = commands.add_parser("sql", help="run a read-only SQL query on the warehouse's replica")
     sql.add_argument("query", help='e.g. "select * from meta.ingested_files limit 5"')
     sql.add_argument("--rows", type=int, default=50, help="rows to print at most")
+    sql.add_argument(
+        "--live",
+        action="store_true",
+        help="read the writer's file instead of the replica (waits while a flow is writing)",
+    )
     sql.set_defaults(run=_sql)
 
     demo = commands.add_parser(
@@ -263,6 +268,7 @@ def _rollback(args: argparse.Namespace) -> int:
     from hhcast.config import load_settings
     from tasks.ml.registry import RegistryError, decide, rollback_decision
     from warehouse.connection import connect, ensure_schema, writer_lock
+    from warehouse.replica import publish
 
     settings = load_settings()
     if not settings.warehouse.path.exists():  # a rollback never creates a warehouse
@@ -284,6 +290,7 @@ def _rollback(args: argparse.Namespace) -> int:
         except RegistryError as exc:
             print(f"hhcast rollback: {exc}", file=sys.stderr)
             return 2
+        publish(con, settings.warehouse, published_by="rollback")
     print(f"champion is now {decision.champion_after} (was {decision.from_model})")
     return 0
 
@@ -295,7 +302,11 @@ def _sql(args: argparse.Namespace) -> int:
     from hhcast.config import load_settings
     from warehouse.connection import connect
 
-    with connect(load_settings().warehouse, read_only=True) as con:
+    warehouse = load_settings().warehouse
+    source = warehouse.path if args.live else _replica_to_read(warehouse)
+    with connect(source, read_only=True) as con:
+        if source != warehouse.path:
+            _say_how_old(warehouse, con)
         try:
             frame = con.sql(args.query).pl()
         except duckdb.Error as exc:
@@ -304,6 +315,60 @@ def _sql(args: argparse.Namespace) -> int:
     with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
         print(frame)
     return 0
+
+
+def _replica_to_read(warehouse) -> Path:
+    """The replica, or the live file (saying so) when there is none yet."""
+    replica = warehouse.replica_path
+    if replica is not None and replica.exists():
+        return replica
+    if warehouse.path.exists():  # else opening it says what to run first
+        why = (
+            "no replica is configured (warehouse.replica)"
+            if replica is None
+            else f"no replica at {replica} yet (each flow publishes it when it finishes)"
+        )
+        print(f"hhcast sql: {why}: reading the live warehouse {warehouse.path}", file=sys.stderr)
+    return warehouse.path
+
+
+def _say_how_old(warehouse, con) -> None:
+    """One line on stderr when the replica is older than the warehouse's last commit."""
+    from warehouse.replica import lag, read_stamp
+
+    stamp = read_stamp(con)
+    if stamp is None:
+        print(
+            f"hhcast sql: {warehouse.replica_path} has no meta.replica row, so it is no "
+            "replica hhcast published; reading it anyway",
+            file=sys.stderr,
+        )
+        return
+    if stamp.source_file != str(warehouse.path.resolve()):  # two warehouses, one replica name
+        print(
+            f"hhcast sql: {warehouse.replica_path} was published from {stamp.source_file}, not "
+            f"from {warehouse.path}; give each warehouse its own warehouse.replica",
+            file=sys.stderr,
+        )
+        return
+    behind = lag(warehouse, stamp)
+    if behind is not None:
+        published = stamp.published_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        print(
+            f"hhcast sql: the replica ({stamp.published_by}, {published}) is "
+            f"{_duration(behind)} older than the warehouse's last commit; a flow is writing "
+            "or ended before publishing. `hhcast sql --live` reads the warehouse itself",
+            file=sys.stderr,
+        )
+
+
+def _duration(span) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 1)} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -334,6 +399,8 @@ def _demo(args: argparse.Namespace) -> int:
     if summary.forecast:
         _print_forecast(summary.forecast, label="  forecast   ")
     print(f"  warehouse  {settings.warehouse}")
+    if settings.warehouse.replica_path is not None:
+        print(f"  replica    {settings.warehouse.replica_path} (what hhcast sql reads)")
     print(f"  lake       {settings.lake} (archive/, datasets/, models/)")
     print(
         '  try        hhcast sql "select week_start, acft, sum_daily_hours, cycles, hh '

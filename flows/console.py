@@ -38,6 +38,7 @@ def explain(exc: BaseException) -> tuple[str, int]:
     from hhcast.config import ConfigError
     from tasks.ml.errors import ArtifactRefused, ChampionChanged, DatasetError, RegistryError
     from warehouse.connection import WarehouseBusy, WarehouseUnavailable
+    from warehouse.replica import ReplicaError
 
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted", INTERRUPTED
@@ -45,7 +46,7 @@ def explain(exc: BaseException) -> tuple[str, int]:
         return str(exc), NEEDS_A_PERSON
     if isinstance(exc, ConfigError | WarehouseBusy | WarehouseUnavailable | DatasetError):
         return str(exc), CONFIGURATION
-    if isinstance(exc, RegistryError | FileNotFoundError):
+    if isinstance(exc, RegistryError | FileNotFoundError | ReplicaError):
         return str(exc), CONFIGURATION
     s3 = _explain_s3(exc)
     if s3:

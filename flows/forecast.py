@@ -8,7 +8,7 @@
    model's own out-of-sample errors.
 4. Record them in ml.predictions, unless this champion already forecast these plan issues on
    this dataset version; old forecasts stay, for monitoring to score once the actuals arrive.
-5. Publish the forecast table in the Prefect UI.
+5. Publish the forecast table in the Prefect UI, and the read replica analysts query.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tasks.forecast import (
     planned_weeks,
     publish_forecast,
 )
+from tasks.replica import publish_replica
 from tasks.what_if import WhatIfWeek, what_if_plan_weeks, what_if_weeks
 
 
@@ -56,5 +57,6 @@ def forecast(
         champion, model = loaded
         summary = forecast_weeks(champion, model, weeks, dataset_version, run_id, settings)
     publish_forecast(summary)
+    publish_replica(settings, "forecast")
     get_run_logger().info(summary.headline())
     return summary

@@ -9,7 +9,8 @@
 4. Record the files in batches of about `ingest.batch_rows` rows, one transaction each:
    accepted rows to raw.*, failed checks to meta.quarantine, the file to
    meta.ingested_files. A file's rows are all in, or none.
-5. Publish a summary table; end Failed if any file was rejected (the others still load).
+5. Publish the read replica analysts query (a copy of the warehouse as committed).
+6. Publish a summary table; end Failed if any file was rejected (the others still load).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tasks.ingest import (
     prepare_warehouse,
     publish_ingest_summary,
 )
+from tasks.replica import publish_replica
 from warehouse.connection import writing
 
 
@@ -38,6 +40,7 @@ def ingest(source: str | None = None) -> IngestSummary | State:
     with writing(settings.warehouse, timeout=timeout):
         known = prepare_warehouse(settings)
         summary = IngestSummary(ingest_all(landed, settings, known))
+        publish_replica(settings, "ingest", lock_held=True)
     publish_ingest_summary(summary)
     logger.info(summary.headline())
     if summary.rejected:

@@ -12,6 +12,7 @@
 4. Apply the degradation rule (monitoring.degradation in hhcast.yaml): a breach sustained
    over consecutive runs opens an alert in ml.alerts and emits `hhcast.forecast.degraded`,
    on which the `retrain` deployment is triggered; the next healthy run closes the alert.
+5. Publish the read replica analysts query (a copy of the warehouse as committed).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tasks.monitor import (
     record_metrics,
     score_forecasts,
 )
+from tasks.replica import publish_replica
 from tasks.train import current_champion
 
 
@@ -51,5 +53,6 @@ def monitor() -> MonitorSummary:
         summary = judge(settings, summary, champion, figures, drift)
         summary.drift, summary.volumes = drift, volumes
         publish_monitoring(summary, drift)
+    publish_replica(settings, "monitor")
     get_run_logger().info(summary.headline())
     return summary

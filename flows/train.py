@@ -10,6 +10,8 @@
 5. Decide by the promotion policy: `auto` compares with a margin and a guard metric,
    `manual` pauses for a reviewer's approve / reject in the Prefect UI (no answer before the
    timeout keeps the champion), `never` only records. Every decision lands in ml.promotions.
+6. Publish the read replica analysts query (a copy of the warehouse as committed); under
+   `manual` also before the review, so the reviewer can query the candidates' scores.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from tasks.ml.promotion import (
 )
 from tasks.ml.registry import Decision
 from tasks.ml.training import pick_challenger
+from tasks.replica import publish_replica
 from tasks.review import review
 from tasks.train import (
     TrainingSkipped,
@@ -95,6 +98,7 @@ def train_models(
         decision = _decide(comparison, policy, promote, verdict, settings)
         summary.decision, summary.verdict = decision, decision.note
         summary.champion = record_decision(decision, run_id, settings)
+    publish_replica(settings, "train")
     get_run_logger().info(summary.headline())
     return summary
 
@@ -108,6 +112,7 @@ def _decide(
             comparison, False, policy, "policy", f"recorded only; {auto_says(promote, verdict)}"
         )
     if policy == "manual":
+        publish_replica(settings, "train")  # the review may wait a day
         promote, decided_by, note = review(comparison, auto_says(promote, verdict), settings)
         return decision(comparison, promote, policy, decided_by, note)
     return decision(comparison, promote, policy, "policy", verdict)

@@ -7,6 +7,7 @@
 3. Build each model after the models it reads, then run its data tests; a failing test stops
    every model downstream of it, like `dbt build`.
 4. Record the dataset version: a hash of the marts, the files covered, a snapshot in the lake.
+5. Publish the read replica analysts query (a copy of the warehouse as committed).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hhcast.config import Settings, load_settings
 from tasks.marts.build import BuildPlan
 from tasks.marts.data_tests import DataTest
 from tasks.marts.project import SqlModel
+from tasks.replica import publish_replica
 from tasks.transform import (
     BuildSummary,
     DataTestsFailed,
@@ -90,6 +92,7 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
             summary = build_graph(models, tests, decided, settings, build_id)
             if summary.ok:
                 summary.version = version(settings, decided)
+        publish_replica(settings, "transform", lock_held=True)
     publish(summary)
     logger.info(summary.headline())
     if not summary.ok:

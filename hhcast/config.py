@@ -42,6 +42,28 @@ class WarehouseSettings(_Strict):
 
     path: Path
     writer_lock_timeout_seconds: float = Field(900, ge=0)
+    # The read replica analysts query, relative to the folder of `path` (an absolute path
+    # puts it elsewhere); None publishes none.
+    replica: Path | None = Path("hhcast_read.duckdb")
+
+    @field_validator("replica", mode="before")
+    @classmethod
+    def _empty_is_none(cls, replica: Any) -> Any:
+        return None if isinstance(replica, str) and not replica.strip() else replica
+
+    @model_validator(mode="after")
+    def _replica_is_another_file(self) -> WarehouseSettings:
+        if self.replica_path is not None and self.replica_path.resolve() == self.path.resolve():
+            raise ValueError(
+                f"replica: {self.replica} is the warehouse itself ({self.path}); name another "
+                "file, e.g. hhcast_read.duckdb, or leave it empty for no replica"
+            )
+        return self
+
+    @property
+    def replica_path(self) -> Path | None:
+        """Where the read replica lives: beside the warehouse unless `replica` says otherwise."""
+        return None if self.replica is None else self.path.parent / self.replica
 
     def __fspath__(self) -> str:
         return str(self.path)
@@ -386,6 +408,6 @@ def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ) 
         if keys == ["warehouse"]:  # HHCAST_WAREHOUSE names the file, as before the section
             node["warehouse"]["path"] = value
         else:
-            node[keys[-1]] = value if keys[-1] in {"landing", "lake", "path"} else parsed
+            node[keys[-1]] = value if keys[-1] in {"landing", "lake", "path", "replica"} else parsed
         used.append(name)
     return used

@@ -4,6 +4,7 @@ DuckDB lets a single process hold a database file open for writing, and while it
 other process can open it at all. Prefect runs every flow run in its own process and analysts
 query from theirs, so connections here are short-lived, writers queue on a lock file beside
 the database, and anyone who finds the file busy waits with backoff instead of crashing.
+Analysts need not wait: they read the replica each writing flow publishes (replica.py).
 """
 
 from __future__ import annotations

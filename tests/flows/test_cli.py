@@ -54,7 +54,9 @@ def test_rollback_on_a_missing_warehouse_says_so_and_creates_nothing(env, paths,
 def test_read_only_commands_never_create_the_warehouse(env, paths, capsys):
     assert main(["models"]) == 2
     assert main(["sql", "select 1"]) == 2
-    assert "does not exist yet" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "does not exist yet" in err
+    assert "no replica" not in err  # one line: what to run first
     assert not paths["warehouse"].parent.exists()
 
 
@@ -240,3 +242,119 @@ def test_the_console_shows_a_log_line_without_its_traceback():
     assert "Traceback" in plain.format(logging.makeLogRecord(record.__dict__))
     assert _WithoutTraceback(plain).format(record) == "ERROR it failed"
     assert record.exc_info is not None  # other handlers (Prefect's API log) still get it
+
+
+def _warehouse_with_a_replica_behind(settings) -> None:
+    """A warehouse of 3 events whose replica was published at 2: the replica is behind."""
+    from warehouse.connection import connect, writing
+    from warehouse.replica import publish
+
+    with writing(settings.warehouse, timeout=30), connect(settings.warehouse) as con:
+        con.execute("create table events as select range as n from range(2)")
+        publish(con, settings.warehouse, published_by="ingest")
+        con.execute("insert into events values (2)")
+
+
+def test_sql_reads_the_replica_and_says_how_far_behind_it_is_live_reads_the_warehouse(
+    settings, capsys
+):
+    _warehouse_with_a_replica_behind(settings)
+    assert main(["sql", "select count(*) as events from events"]) == 0
+    out, err = capsys.readouterr()
+    assert "│ 2      │" in out
+    assert err.count("\n") == 1
+    assert "hhcast sql: the replica (ingest, " in err
+    assert "older than the warehouse's last commit" in err and "--live" in err
+
+    assert main(["sql", "--live", "select count(*) as events from events"]) == 0
+    out, err = capsys.readouterr()
+    assert "│ 3      │" in out and err == ""
+
+
+def test_sql_on_an_up_to_date_replica_says_nothing(settings, capsys):
+    from warehouse.connection import connect, writing
+    from warehouse.replica import publish
+
+    with writing(settings.warehouse, timeout=30), connect(settings.warehouse) as con:
+        con.execute("create table events as select range as n from range(4)")
+        publish(con, settings.warehouse, published_by="transform")
+    assert main(["sql", "select published_by, count(*) as events from meta.replica, events "
+                 "group by all"]) == 0  # fmt: skip
+    out, err = capsys.readouterr()
+    assert "│ transform    ┆ 4      │" in out and err == ""
+
+
+def test_sql_without_a_replica_reads_the_warehouse_and_says_so(settings, capsys):
+    from warehouse.connection import connect
+
+    with connect(settings.warehouse) as con:
+        con.execute("create table events as select range as n from range(5)")
+    assert main(["sql", "select count(*) as events from events"]) == 0
+    out, err = capsys.readouterr()
+    assert "│ 5      │" in out
+    assert err == (
+        f"hhcast sql: no replica at {settings.warehouse.replica_path} yet (each flow publishes "
+        f"it when it finishes): reading the live warehouse {settings.warehouse.path}\n"
+    )
+
+
+def test_sql_answers_from_the_replica_while_a_flow_holds_the_warehouse(settings, capsys, tmp_path):
+    _warehouse_with_a_replica_behind(settings)
+    ready, release = tmp_path / "ready", tmp_path / "release"
+    flow = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import pathlib, time
+        from warehouse.connection import connect, writing
+        path = {str(settings.warehouse)!r}
+        with writing(path, timeout=30), connect(path) as con:
+            con.execute("insert into events values (3)")
+            pathlib.Path({str(ready)!r}).touch()
+            for _ in range(2400):
+                if pathlib.Path({str(release)!r}).exists():
+                    break
+                time.sleep(0.05)
+    """)])  # fmt: skip
+    try:
+        while not ready.exists():
+            assert flow.poll() is None, "the writing process did not start"
+            time.sleep(0.05)
+        assert main(["sql", "select count(*) as events from events"]) == 0
+        assert flow.poll() is None  # answered while the flow still held the warehouse
+    finally:
+        release.touch()
+        flow.wait(timeout=60)
+    out, err = capsys.readouterr()
+    assert "│ 2      │" in out and "older than the warehouse's last commit" in err
+
+
+def test_sql_on_a_replica_another_warehouse_published_says_so(settings, capsys):
+    from hhcast.config import load_settings
+    from warehouse.connection import connect
+    from warehouse.replica import publish
+
+    other = load_settings(
+        env={"HHCAST_WAREHOUSE": str(settings.warehouse.path.parent / "b.duckdb")}
+    )
+    with connect(other.warehouse) as con:
+        con.execute("create table events as select 1 as n")
+        publish(con, other.warehouse, published_by="ingest")
+    with connect(settings.warehouse) as con:
+        con.execute("create table events as select 1 as n")
+    assert main(["sql", "select count(*) from events"]) == 0
+    err = capsys.readouterr().err
+    assert f"was published from {other.warehouse.path.resolve()}, not from" in err
+    assert "give each warehouse its own warehouse.replica" in err
+
+
+def test_a_replica_that_cannot_be_written_ends_a_flow_with_its_message(env, paths, monkeypatch):
+    from flows.console import explain
+    from hhcast.config import load_settings
+    from warehouse.connection import connect
+    from warehouse.replica import ReplicaError, publish
+
+    monkeypatch.setenv("HHCAST_WAREHOUSE__REPLICA", str(UNWRITABLE / "hhcast_read.duckdb"))
+    warehouse = load_settings().warehouse
+    with connect(warehouse) as con, pytest.raises(ReplicaError) as caught:
+        publish(con, warehouse, published_by="ingest")
+    message, code = explain(caught.value)
+    assert code == 2
+    assert f"replica {UNWRITABLE}/hhcast_read.duckdb: cannot write it in" in message

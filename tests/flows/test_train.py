@@ -29,6 +29,7 @@ from flows.transform import transform
 from hhcast.config import load_settings
 from hhcast.sample import generate
 from warehouse.connection import connect
+from warehouse.replica import read_stamp
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +43,13 @@ def champions(settings) -> list[str]:
     return [
         m for (m,) in query(settings, "select model_id from ml.models where status = 'champion'")
     ]
+
+
+def replica_champions(settings) -> tuple[str, list[str]]:
+    """Who published the read replica, and the champions it holds."""
+    with connect(settings.warehouse.replica_path, read_only=True) as copy:
+        sql = "select model_id from ml.models where status = 'champion'"
+        return read_stamp(copy).published_by, [m for (m,) in copy.execute(sql).fetchall()]
 
 
 def decisions(settings) -> list[tuple]:
@@ -126,6 +134,11 @@ def test_the_pipeline_trains_once_per_dataset_version(trainable):
     assert summary.train is not None and summary.train.decision.action == "promote"
     assert summary.champion.model_id == summary.train.challenger.model_id
     assert summary.champion_line().startswith(f"{summary.champion.model_id} (")
+    # each step published the replica; the last one, the forecast, holds the new champion
+    assert replica_champions(trainable) == ("forecast", [summary.champion.model_id])
+    with connect(trainable.warehouse.replica_path, read_only=True) as copy:
+        forecasts = copy.execute("select count(*) from ml.predictions").fetchall()
+    assert forecasts == query(trainable, "select count(*) from ml.predictions") != [(0,)]
 
     again = pipeline(return_state=True).result()
     assert again.train is None
@@ -152,6 +165,7 @@ def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable,
     assert main(["rollback", "--by", "ana", "--note", "bad forecasts in week 3"]) == 0
     assert f"champion is now {naive}" in capsys.readouterr().out
     assert champions(trainable) == [naive]
+    assert replica_champions(trainable) == ("rollback", [naive])
     assert decisions(trainable)[-1] == (
         "rollback", summary.challenger.model_id, naive, naive, "rollback", "ana",
         "bad forecasts in week 3",

@@ -67,6 +67,24 @@ def test_the_warehouse_section_holds_the_file_and_how_long_writers_wait(tmp_path
     assert waits.warehouse.writer_lock_timeout_seconds == 5
 
 
+def test_the_replica_sits_beside_the_warehouse_wherever_it_moves():
+    moved = load_settings(env={"HHCAST_WAREHOUSE": "/srv/hhcast/wh.duckdb"}).warehouse
+    assert moved.replica_path == Path("/srv/hhcast/hhcast_read.duckdb")
+    elsewhere = load_settings(
+        env={
+            "HHCAST_WAREHOUSE": "/srv/hhcast/wh.duckdb",
+            "HHCAST_WAREHOUSE__REPLICA": "/bi/r.duckdb",
+        }
+    ).warehouse
+    assert elsewhere.replica_path == Path("/bi/r.duckdb")
+    assert load_settings(env={"HHCAST_WAREHOUSE__REPLICA": ""}).warehouse.replica_path is None
+
+
+def test_a_replica_naming_the_warehouse_itself_is_an_error():
+    with pytest.raises(ConfigError, match=r"warehouse.*is the warehouse itself.*name another file"):
+        load_settings(env={"HHCAST_WAREHOUSE__REPLICA": "hhcast.duckdb"})
+
+
 def test_the_old_ingest_writer_lock_timeout_is_read_with_a_deprecation_message(tmp_path):
     config = tmp_path / "hhcast.yaml"
     text = Path(load_settings(env={}).source_path).read_text()

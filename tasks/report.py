@@ -66,10 +66,16 @@ def publish_report(settings: Settings, run_id: str) -> ReportSummary:
         fs.pipe_file(path, png)
         png_uris[key] = uri_for(settings.lake, path)
     html_uri = uri_for(settings.lake, page)
-    url = f"{settings.reports.url.rstrip('/')}/{stem}.html" if settings.reports.url else None
+    served = settings.reports.url.rstrip("/") if settings.reports.url else None
     create_markdown_artifact(
         key=ARTIFACT_KEY,
-        markdown=markdown(report, pngs, html_uri, url),
+        markdown=markdown(
+            report,
+            pngs,
+            html_uri,
+            page_url=f"{served}/{stem}.html" if served else None,
+            png_urls={key: f"{served}/{stem}/{key}.png" for key in pngs} if served else None,
+        ),
         description=f"**Report**: {report.meta}",
     )
     return ReportSummary(html_uri, png_uris, len(html))

@@ -22,6 +22,7 @@ SERIES = {  # legend entry: colour
 STATUS = {"ok": "#16a34a", "warn": "#f59e0b", "alert": "#dc2626"}
 _SERIES = alt.Scale(domain=list(SERIES), range=list(SERIES.values()))
 # monitor runs are weekly in production, minutes apart in a demo: date and time on every label
+_DASHES = alt.Legend(symbolType="stroke", symbolStrokeColor="#52606d")
 RUN_AXIS = alt.Axis(format="%d %b %H:%M", labelAngle=0, labelOverlap=True)
 
 
@@ -140,7 +141,7 @@ def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:
             x=run,
             y=alt.Y("mae:Q", title="MAE (HH per week)"),
             color=window,
-            strokeDash=alt.StrokeDash("source:N", title="scored as"),
+            strokeDash=alt.StrokeDash("source:N", title="scored as", legend=_DASHES),
             tooltip=tooltip,
         )
         .properties(width=WIDTH, height=200, title="Error history per window")
@@ -167,7 +168,7 @@ def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:
                 scale=alt.Scale(domain=[0, 1]),
             ),
             color=window,
-            strokeDash=alt.StrokeDash("level:N", title="interval"),
+            strokeDash=alt.StrokeDash("level:N", title="interval", legend=_DASHES),
             tooltip=[
                 "run_at:T",
                 "window_name:N",
@@ -198,7 +199,7 @@ def drift_per_feature(ratios: pl.DataFrame) -> alt.FacetChart | alt.Chart:
         x=run,
         y=ratio,
         color=alt.Color("statistic:N", title="statistic", scale=alt.Scale(scheme="tableau10")),
-        strokeDash=alt.StrokeDash("window_name:N", title="window"),
+        strokeDash=alt.StrokeDash("window_name:N", title="window", legend=_DASHES),
     )
     # `fill`, not `color`: a scale of its own, so statuses and statistics share no legend
     points = base.mark_point(filled=True, size=28, strokeWidth=0).encode(

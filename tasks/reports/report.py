@@ -121,9 +121,19 @@ def render_png(figure: Figure, scale: float) -> bytes:
     return vl_convert.vegalite_to_png(figure.spec(), vl_version=VL_VERSION, scale=scale)
 
 
-def markdown(report: Report, pngs: dict[str, bytes], location: str, url: str | None) -> str:
-    """The Prefect UI's view of a report: the charts inline, and where the full page lies."""
-    where = f"[open the report]({url})" if url else "open it from the lake"
+def markdown(
+    report: Report,
+    pngs: dict[str, bytes],
+    location: str,
+    page_url: str | None = None,
+    png_urls: dict[str, str] | None = None,
+) -> str:
+    """The Prefect UI's view of a report: the charts, and where the interactive page lies.
+
+    Without addresses served over http(s), the PNGs go inline as data: URIs (both of Prefect
+    3.8's UIs show them in a markdown artifact; neither follows a file:// or s3:// link).
+    """
+    where = f"[open the report]({page_url})" if page_url else "open it from the lake"
     lines = [
         "# hhcast report",
         "",
@@ -132,15 +142,11 @@ def markdown(report: Report, pngs: dict[str, bytes], location: str, url: str | N
         f"The interactive page (tooltips, zoom): `{location}`, {where}.",
     ]
     for figure in report.figures:
-        encoded = base64.b64encode(pngs[figure.key]).decode("ascii")
-        lines += [
-            "",
-            f"## {figure.title}",
-            "",
-            figure.caption,
-            "",
-            f"![{figure.title}](data:image/png;base64,{encoded})",
-        ]
+        if png_urls:
+            source = png_urls[figure.key]
+        else:
+            source = "data:image/png;base64," + base64.b64encode(pngs[figure.key]).decode("ascii")
+        lines += ["", f"## {figure.title}", "", figure.caption, "", f"![{figure.title}]({source})"]
     return "\n".join(lines) + "\n"
 
 

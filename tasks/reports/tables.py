@@ -31,10 +31,10 @@ def read_tables(con: duckdb.DuckDBPyConnection, weeks: int) -> ReportTables:
     actuals = _frame(
         con,
         "marts.features_weekly",
-        "select week_start, hh from marts.features_weekly where is_complete "
-        "order by week_start desc limit ?",
+        "select * from (select week_start, hh from marts.features_weekly where is_complete "
+        "order by week_start desc limit ?) order by week_start",
         [weeks],
-    ).sort("week_start")
+    )
     first_week = actuals["week_start"].min() if actuals.height else date.min
     predictions = _frame(
         con,

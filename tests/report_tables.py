@@ -129,23 +129,24 @@ def iso(day: date) -> str:
     return f"{day.isoformat()}T00:00:00"
 
 
-def all_layers(spec: dict) -> list[dict]:
-    """Every unit spec (one mark) of a chart, through layers, concatenations and facets."""
+def all_layers(spec: dict, inherited: dict | None = None) -> list[dict]:
+    """Every unit spec (one mark) of a chart, through layers, concatenations and facets, each
+    given the data it draws where it inherits it (altair lifts shared data to the parent)."""
+    data = spec.get("data") or inherited
     found = []
     for key in ("layer", "vconcat", "hconcat", "concat"):
         for part in spec.get(key, []):
-            found += all_layers(part)
+            found += all_layers(part, data)
     if "spec" in spec:
-        found += all_layers(spec["spec"])
+        found += all_layers(spec["spec"], data)
     if "mark" in spec:
-        found.append(spec)
+        found.append({**spec, "data": data})
     return found
 
 
 def rows_of(spec: dict, layer: dict) -> list[dict]:
-    """The data rows a layer draws (its own, or inherited from the top level)."""
-    name = (layer.get("data") or spec.get("data"))["name"]
-    return spec["datasets"][name]
+    """The data rows a layer of all_layers() draws."""
+    return spec["datasets"][layer["data"]["name"]]
 
 
 def mark_type(layer: dict) -> str:

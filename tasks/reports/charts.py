@@ -22,7 +22,6 @@ SERIES = {  # legend entry: colour
 STATUS = {"ok": "#16a34a", "warn": "#f59e0b", "alert": "#dc2626"}
 _SERIES = alt.Scale(domain=list(SERIES), range=list(SERIES.values()))
 # monitor runs are weekly in production, minutes apart in a demo: date and time on every label
-_DASHES = alt.Legend(symbolType="stroke", symbolStrokeColor="#52606d")
 RUN_AXIS = alt.Axis(format="%d %b %H:%M", labelAngle=0, labelOverlap=True)
 
 
@@ -134,18 +133,14 @@ def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:
         alt.Tooltip("coverage_80:Q", format=".0%"),
         alt.Tooltip("coverage_95:Q", format=".0%"),
     ]
-    mae = (
-        alt.Chart(metrics)
-        .mark_line(point=True)
-        .encode(
-            x=run,
-            y=alt.Y("mae:Q", title="MAE (HH per week)"),
-            color=window,
-            strokeDash=alt.StrokeDash("source:N", title="scored as", legend=_DASHES),
-            tooltip=tooltip,
-        )
-        .properties(width=WIDTH, height=200, title="Error history per window")
-    )
+    mae = _dashed_lines(
+        metrics,
+        run,
+        alt.Y("mae:Q", title="MAE (HH per week)"),
+        window,
+        alt.StrokeDash("source:N", title="scored as"),
+        tooltip,
+    ).properties(width=WIDTH, height=200, title="Error history per window")
     coverage = (
         metrics.filter(pl.col("source") == "forecast")
         .unpivot(
@@ -156,26 +151,19 @@ def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:
         )
         .with_columns(pl.col("level").replace({"coverage_80": "80 %", "coverage_95": "95 %"}))
     )
-    lines = (
-        alt.Chart(coverage)
-        .mark_line(point=True)
-        .encode(
-            x=run,
-            y=alt.Y(
-                "coverage:Q",
-                title="actuals inside the interval",
-                axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1]),
-            ),
-            color=window,
-            strokeDash=alt.StrokeDash("level:N", title="interval", legend=_DASHES),
-            tooltip=[
-                "run_at:T",
-                "window_name:N",
-                "level:N",
-                alt.Tooltip("coverage:Q", format=".0%"),
-            ],
-        )
+    covered = alt.Y(
+        "coverage:Q",
+        title="actuals inside the interval",
+        axis=alt.Axis(format="%"),
+        scale=alt.Scale(domain=[0, 1]),
+    )
+    lines = _dashed_lines(
+        coverage,
+        run,
+        covered,
+        window,
+        alt.StrokeDash("level:N", title="interval"),
+        ["run_at:T", "window_name:N", "level:N", alt.Tooltip("coverage:Q", format=".0%")],
     )
     promised = (
         alt.Chart(pl.DataFrame({"promised": [0.8, 0.95]}))
@@ -185,6 +173,17 @@ def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:
     return alt.vconcat(
         mae, alt.layer(promised, lines).properties(width=WIDTH, height=160)
     ).resolve_scale(strokeDash="independent")
+
+
+def _dashed_lines(frame, x, y, color, dash, tooltip) -> alt.LayerChart:
+    """Lines told apart by colour and dash, with a point at each run. The points are a layer
+    of their own: on the lines they would turn the dash legend's strokes into circles."""
+    return alt.layer(
+        alt.Chart(frame).mark_line().encode(x=x, y=y, color=color, strokeDash=dash),
+        alt.Chart(frame)
+        .mark_point(filled=True, size=25)
+        .encode(x=x, y=y, color=color, tooltip=tooltip),
+    )
 
 
 def drift_per_feature(ratios: pl.DataFrame) -> alt.FacetChart | alt.Chart:
@@ -199,7 +198,7 @@ def drift_per_feature(ratios: pl.DataFrame) -> alt.FacetChart | alt.Chart:
         x=run,
         y=ratio,
         color=alt.Color("statistic:N", title="statistic", scale=alt.Scale(scheme="tableau10")),
-        strokeDash=alt.StrokeDash("window_name:N", title="window", legend=_DASHES),
+        strokeDash=alt.StrokeDash("window_name:N", title="window"),
     )
     # `fill`, not `color`: a scale of its own, so statuses and statistics share no legend
     points = base.mark_point(filled=True, size=28, strokeWidth=0).encode(

@@ -44,7 +44,11 @@ def forecast_vs_actual(
         return missing("No actual weeks and no forecasts yet: run `hhcast run`.")
     x = alt.X("week_start:T", title="week", axis=alt.Axis(format="%d %b %Y"))
     hh = alt.Y("hh_pred:Q", title="HH per week")
-    ahead = f"{horizon} week{'s' if horizon != 1 else ''} ahead" if horizon else "latest"
+    past = (
+        f"the forecast made {horizon} week{'s' if horizon != 1 else ''} ahead"
+        if horizon
+        else "each week's latest forecast"
+    )
     tooltip = [
         alt.Tooltip("week_start:T", title="week", format="%Y-%m-%d"),
         alt.Tooltip("period:N", title="week is"),
@@ -102,9 +106,13 @@ def forecast_vs_actual(
                 x="as_of:T", y=alt.value(0), text="label:N"
             ),
         ]
-    return alt.layer(*layers).properties(
-        width=WIDTH, height=300, title=f"Forecast vs actual (past weeks: forecast {ahead})"
+    title = alt.TitleParams(
+        f"Forecast vs actual (past weeks: {past})",
+        subtitle="no forecast yet: `hhcast forecast` makes one once there is a champion"
+        if weeks.is_empty()
+        else "",
     )
+    return alt.layer(*layers).properties(width=WIDTH, height=300, title=title)
 
 
 def error_history(metrics: pl.DataFrame) -> alt.VConcatChart | alt.Chart:

@@ -59,7 +59,17 @@ def test_the_actuals_the_coming_week_and_the_rule_where_actuals_end_are_drawn(ta
     assert (coming["hh_pred"], coming["period"]) == (800.0, "coming")
     (rule,) = [layer for layer in all_layers(spec) if mark_type(layer) == "rule"]
     assert rows_of(spec, rule)[0]["as_of"] == iso(LAST_ACTUAL + timedelta(weeks=1))
-    assert "1 week ahead" in spec["title"]
+    assert "the forecast made 1 week ahead" in spec["title"]["text"]
+    assert spec["title"]["subtitle"] == ""
+
+
+def test_actuals_without_forecasts_say_so_under_the_title(tables):
+    no_forecasts = series.forecast_weeks(tables.actuals, tables.predictions.clear(), 1)
+    chart = charts.forecast_vs_actual(no_forecasts, tables.actuals, None, None)
+    spec = chart.to_dict()
+    assert spec["title"]["subtitle"].startswith("no forecast yet")
+    assert "each week's latest forecast" in spec["title"]["text"]
+    assert len(rows_of(spec, series_layer(spec, "actual HH"))) == tables.actuals.height
 
 
 def test_error_history_draws_mae_per_window_and_coverage_against_its_promise(tables):

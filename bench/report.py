@@ -38,6 +38,8 @@ def point_at(home: Path) -> None:
             "HHCAST_TRAINING__CANDIDATES": QUICK,
         }
     )
+    # as the CLI does (flows/console.py): Prefect's temporary API starts slowly on a busy machine
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def deliver_weekly(home: Path, preset: str, weeks: int) -> None:

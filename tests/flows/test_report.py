@@ -61,3 +61,23 @@ def test_report_out_on_a_missing_warehouse_is_a_message(env, paths, tmp_path, ca
     assert main(["report", "--out", str(tmp_path / "r.html")]) == 2
     assert "does not exist yet: run `hhcast run`" in capsys.readouterr().err
     assert not paths["warehouse"].exists()
+
+
+def test_a_report_in_an_s3_lake_is_linked_over_the_configured_address(
+    crafted_warehouse, s3_env, monkeypatch, prefect_harness
+):
+    fs, bucket = s3_env
+    monkeypatch.setenv("HHCAST_LAKE", f"s3://{bucket}/lake")
+    monkeypatch.setenv("HHCAST_REPORTS__URL", "https://reports.example/lake/reports/")
+    summary = report(return_state=True).result()
+
+    stem = summary.html_uri.removeprefix(f"s3://{bucket}/lake/reports/").removesuffix(".html")
+    assert fs.cat_file(summary.html_uri).count(b'class="chart"') == 4
+    assert sorted(fs.ls(f"{bucket}/lake/reports/{stem}")) == sorted(
+        uri.removeprefix("s3://") for uri in summary.png_uris.values()
+    )
+    with get_client(sync_client=True) as client:
+        (shown,) = [a for a in client.read_latest_artifacts() if a.key == ARTIFACT_KEY]
+    assert "data:image" not in shown.data  # the images are served: linked, not inlined
+    assert f"[open the report](https://reports.example/lake/reports/{stem}.html)" in shown.data
+    assert f"(https://reports.example/lake/reports/{stem}/forecast.png)" in shown.data

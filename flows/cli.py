@@ -256,6 +256,16 @@ def _forecast(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from hhcast.config import load_settings
+
+    settings = load_settings()
+    if not settings.warehouse.path.exists():  # a report never creates a warehouse
+        print(
+            f"hhcast report: warehouse {settings.warehouse} does not exist yet: run "
+            "`hhcast run` (or `hhcast demo`) first",
+            file=sys.stderr,
+        )
+        return CONFIGURATION
     if args.out is None:
         from flows.report import report
 
@@ -264,18 +274,9 @@ def _report(args: argparse.Namespace) -> int:
         print(summary.headline())
         return 1 if failed else 0
 
-    from hhcast.config import load_settings
     from tasks.report import make_report
     from tasks.reports.report import render_html
 
-    settings = load_settings()
-    if not settings.warehouse.path.exists():
-        print(
-            f"hhcast report: warehouse {settings.warehouse} does not exist yet: run "
-            "`hhcast run` (or `hhcast demo`) first",
-            file=sys.stderr,
-        )
-        return CONFIGURATION
     html = render_html(make_report(settings))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(html, encoding="utf-8")

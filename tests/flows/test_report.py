@@ -57,10 +57,13 @@ def test_report_out_writes_only_the_page_and_says_where(crafted_warehouse, paths
     assert not (paths["lake"] / "reports").exists()
 
 
-def test_report_out_on_a_missing_warehouse_is_a_message(env, paths, tmp_path, capsys):
-    assert main(["report", "--out", str(tmp_path / "r.html")]) == 2
+@pytest.mark.parametrize("out", [["--out", "r.html"], []])
+def test_a_report_on_a_missing_warehouse_is_a_message_and_creates_nothing(
+    env, paths, tmp_path, capsys, out
+):
+    assert main(["report", *out]) == 2
     assert "does not exist yet: run `hhcast run`" in capsys.readouterr().err
-    assert not paths["warehouse"].exists()
+    assert not paths["warehouse"].parent.exists()
 
 
 def test_a_report_in_an_s3_lake_is_linked_over_the_configured_address(

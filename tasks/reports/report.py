@@ -58,7 +58,7 @@ def build_report(
     as_of = series.as_of(tables.actuals)
     weeks = series.forecast_weeks(tables.actuals, tables.predictions, settings.forecast_horizon)
     spans = series.champion_spans(tables.decisions, until=now)
-    champion = spans["champion"][-1] if spans.height else "none yet"
+    champion = f"champion {spans['champion'][-1]}" if spans.height else "no champion yet"
     figures = [
         Figure(
             "forecast",
@@ -90,7 +90,7 @@ def build_report(
         ),
     ]
     data_to = f"actuals to the week of {as_of.date().isoformat()}" if as_of else "no actuals yet"
-    meta = f"Made {now:%Y-%m-%d %H:%M} UTC; {data_to}; champion {champion}."
+    meta = f"Made {now:%Y-%m-%d %H:%M} UTC; {data_to}; {champion}."
     return Report(figures, meta, as_of, weeks.filter(pl.col("period") == "coming"))
 
 

@@ -80,7 +80,7 @@ def test_an_empty_warehouse_gets_a_whole_report_saying_what_is_missing():
     assert list(specs) == KEYS
     messages = [d[0]["message"] for s in specs.values() for d in s["datasets"].values()]
     assert len(messages) == 4 and all(m.startswith("No ") for m in messages)
-    assert "no actuals yet" in html and "champion none yet" in html
+    assert "no actuals yet" in html and "; no champion yet." in html
 
 
 def test_the_coming_weeks_table_shows_the_latest_forecast_and_the_plan_file_name():

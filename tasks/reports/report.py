@@ -1,6 +1,6 @@
 """The report: its charts in order, as one self-contained HTML page and as PNG images.
 
-The page inlines Vega, Vega-Lite and vega-embed (vl-convert's bundle), so it opens offline
+The page inlines Vega, Vega-Lite and vega-embed (vega_bundle.py), so it opens offline
 from a file or the lake; the PNGs, rendered by vl-convert without a browser, go where the
 Prefect UI can show them.
 """
@@ -11,7 +11,6 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 import altair as alt
@@ -22,10 +21,9 @@ import vl_convert
 from hhcast.config import ReportSettings
 from tasks.reports import charts, series
 from tasks.reports.tables import ReportTables
+from tasks.reports.vega_bundle import VL_VERSION, vega_bundle
 
 PAGE = Path(__file__).with_name("page.html")
-# vl-convert names Vega-Lite versions v<major>_<minor>: the one altair writes specs for
-VL_VERSION = "_".join(alt.SCHEMA_VERSION.split(".")[:2])
 
 
 @dataclass(frozen=True)
@@ -108,12 +106,6 @@ def render_html(report: Report) -> str:
         specs_json=jinja2.utils.markupsafe.Markup(json.dumps(specs).replace("</", "<\\/")),
         vega_bundle=jinja2.utils.markupsafe.Markup(vega_bundle()),
     )
-
-
-@cache
-def vega_bundle() -> str:
-    """Vega, Vega-Lite (altair's version) and vega-embed as one script (seconds to build)."""
-    return vl_convert.javascript_bundle(vl_version=VL_VERSION)
 
 
 def render_png(figure: Figure, scale: float) -> bytes:

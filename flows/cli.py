@@ -81,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     fc = commands.add_parser("forecast", help="forecast the planned weeks' HH with intervals")
     fc.set_defaults(run=_forecast)
 
+    rep = commands.add_parser(
+        "report", help="chart forecasts vs actuals, errors, drift and champions (HTML)"
+    )
+    rep.add_argument(
+        "--out",
+        type=Path,
+        help="write the HTML page to this file only (no lake, no Prefect artifact)",
+    )
+    rep.set_defaults(run=_report)
+
     models = commands.add_parser("models", help="list the model registry (ml.models)")
     models.add_argument("--rows", type=int, default=30, help="rows to print at most")
     models.set_defaults(run=_models)
@@ -248,6 +258,35 @@ def _forecast(args: argparse.Namespace) -> int:
     summary, failed = _outcome(forecast(return_state=True))
     _print_forecast(summary)
     return 1 if failed or summary.forecast_id is None else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from hhcast.config import load_settings
+
+    settings = load_settings()
+    if not settings.warehouse.path.exists():  # a report never creates a warehouse
+        print(
+            f"hhcast report: warehouse {settings.warehouse} does not exist yet: run "
+            "`hhcast run` (or `hhcast demo`) first",
+            file=sys.stderr,
+        )
+        return CONFIGURATION
+    if args.out is None:
+        from flows.report import report
+
+        hide_tracebacks_on_console()
+        summary, failed = _outcome(report(return_state=True))
+        print(summary.headline())
+        return 1 if failed else 0
+
+    from tasks.report import make_report
+    from tasks.reports.report import render_html
+
+    html = render_html(make_report(settings))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(html, encoding="utf-8")
+    print(f"report written to {args.out} ({len(html) / 1e6:.1f} MB); open it in a browser")
+    return 0
 
 
 def _models(args: argparse.Namespace) -> int:

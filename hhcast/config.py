@@ -277,6 +277,18 @@ class PromotionSettings(_Strict):
     manual_poll_seconds: int = Field(10, ge=1)
 
 
+class ReportSettings(_Strict):
+    """What the report shows (tasks/reports/) and where the Prefect UI may link it."""
+
+    weeks: int = Field(52, ge=1)
+    # the forecast drawn for each past week: the latest made this many weeks ahead, or with
+    # null the latest made at any horizon
+    forecast_horizon: int | None = Field(1, ge=1)
+    png_scale: float = Field(1.0, gt=0, le=4)
+    # an http(s) address serving the lake's reports/ folder, for a clickable link in the UI
+    url: str | None = None
+
+
 class Settings(_Strict):
     """Everything hhcast reads from its config file, after environment overrides."""
 
@@ -293,6 +305,7 @@ class Settings(_Strict):
     training: TrainingSettings
     promotion: PromotionSettings = PromotionSettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    reports: ReportSettings = ReportSettings()
     source_path: Path | None = Field(None, exclude=True)
 
     @model_validator(mode="before")

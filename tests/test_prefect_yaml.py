@@ -57,6 +57,7 @@ def test_prefect_deploy_all_creates_every_deployment():
     assert deployed["forecast"].entrypoint == "flows/forecast.py:forecast"
     assert "what_if" in deployed["forecast"].parameter_openapi_schema["properties"]
     assert deployed["monitor"].entrypoint == "flows/monitor.py:monitor"
+    assert deployed["report"].entrypoint == "flows/report.py:report"
     # A degraded champion retrains by itself: the train deployment's trigger on the event.
     with get_client(sync_client=True) as client:
         automations = client.read_automations()

@@ -1,0 +1,1 @@
+"""The report with charts: forecasts against actuals, errors, drift and champions."""

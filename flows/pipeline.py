@@ -10,6 +10,7 @@
    flight-plan issue alone is no news), or `retrain` asks, or the monitor opened an alert on
    the champion's degradation; the challenger then faces the policy as any other.
 5. Forecast the planned weeks with the champion.
+6. Draw the report: forecast against actual, error history, drift, champion history.
 The run ends Failed when any step needs a person's attention.
 """
 
@@ -24,6 +25,7 @@ from prefect.states import Failed, State
 from flows.forecast import forecast
 from flows.ingest import ingest
 from flows.monitor import monitor
+from flows.report import report
 from flows.train import train_models
 from flows.transform import transform
 from hhcast.config import load_settings
@@ -105,6 +107,9 @@ def pipeline(
     if champion is None:  # training failed or did not run: the registry says who is champion
         champion = current_champion(load_settings())
     forecasted = value_of(forecast(return_state=True)) if built.is_completed() else None
+    if built.is_completed():
+        # the charts of this run; a report that fails fails its own run, not the pipeline's
+        report(return_state=True)
     summary = PipelineSummary(
         loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted
     )

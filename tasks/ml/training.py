@@ -122,13 +122,29 @@ def train_candidate(
 
 
 def pick_challenger(trained: list[TrainedCandidate], metric: str) -> TrainedCandidate:
-    """The candidate with the best mean backtest error: chosen before the holdout is looked at."""
+    """The candidate with the best error over every week it was scored on out of sample: the
+    backtest folds' and the holdout's, each week counted once (out_of_sample_score).
+
+    The holdout counts because it holds the newest weeks: on `medium` the gradient boosting
+    led the backtest (MAE 52 against ridge's 53) and then doubled its error on a holdout
+    where the fleet had grown past every week it had learnt (100 against 60); trees do not
+    extrapolate. The price is that the challenger's holdout score, which promotion compares
+    with the champion's, has helped to choose it; the promotion margin is there for that.
+    """
 
     def key(c: TrainedCandidate) -> float:
-        value = score(backtest_means(c), metric)
+        value = out_of_sample_score(c, metric)
         return value if math.isfinite(value) else math.inf  # undefined ranks last
 
     return min(trained, key=key)
+
+
+def out_of_sample_score(candidate: TrainedCandidate, metric: str) -> float:
+    """The metric's mean over the backtest folds and the holdout, weighted by their weeks
+    (for MAE: the mean absolute error over every out-of-sample week)."""
+    scores = [*candidate.folds, candidate.holdout]
+    weeks = sum(s.n_test for s in scores)
+    return sum(score(s.metrics, metric) * s.n_test for s in scores) / weeks
 
 
 def backtest_means(candidate: TrainedCandidate) -> dict[str, float]:

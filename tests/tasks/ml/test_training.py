@@ -15,7 +15,7 @@ from weekly_rows import FEATURES, weekly_features, with_lags
 from hhcast.config import TrainingSettings
 from tasks.ml.dataset import time_split
 from tasks.ml.intervals import conformal_quantile
-from tasks.ml.training import pick_challenger, train_candidate
+from tasks.ml.training import out_of_sample_score, pick_challenger, train_candidate
 
 CANDIDATES = {
     "naive": {"algorithm": "naive", "params": {"column": "hh_lag_52", "fallback": "hh_rolling_4"}},
@@ -168,16 +168,21 @@ def test_a_seeded_network_ignores_other_threads_drawing_random_numbers():
     assert busy.predictions.equals(alone.predictions)
 
 
-def test_the_challenger_is_chosen_on_the_backtest_not_the_holdout():
+def test_the_challenger_is_chosen_on_every_out_of_sample_week():
     split = time_split(weekly_features(160), CONFIG)
     trained = [train_candidate(n, CONFIG.candidates[n], split, CONFIG) for n in ("naive", "ridge")]
     naive, ridge = trained
     assert pick_challenger(trained, "mae").name == "ridge"
     # ridge fits the linear truth: its holdout error is near the noise (sd 8 HH/week)
     assert ridge.holdout.metrics["mae"] < 12 < naive.holdout.metrics["mae"]
-    # with the holdout scores swapped, the backtest still decides
-    swapped = [replace(naive, holdout=ridge.holdout), replace(ridge, holdout=naive.holdout)]
-    assert pick_challenger(swapped, "mae").name == "ridge"
+    # the MAE over the 2 x 13 backtest weeks and the 26 holdout weeks, each week once
+    weeks = [*ridge.folds, ridge.holdout]
+    expected = sum(s.metrics["mae"] * s.n_test for s in weeks) / sum(s.n_test for s in weeks)
+    assert out_of_sample_score(ridge, "mae") == pytest.approx(expected)
+    # a leader of the backtest that fails on the newest weeks is not the challenger
+    worse = {**naive.holdout.metrics, "mae": 10 * naive.holdout.metrics["mae"]}
+    collapsed = replace(ridge, holdout=replace(ridge.holdout, metrics=worse))
+    assert pick_challenger([naive, collapsed], "mae").name == "naive"
 
 
 @pytest.mark.parametrize("name", list(CANDIDATES))

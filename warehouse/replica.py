@@ -165,8 +165,18 @@ def _write_stamp(con: duckdb.DuckDBPyConnection, staged: Path, stamp: Stamp) -> 
             )
         finally:
             con.execute('use "{}"'.format(home.replace('"', '""')))
+        # Explicitly: a detach that found the database still referenced would leave the
+        # stamp in the copy's own write-ahead log, which the swap does not carry (seen under
+        # load as a replica without meta.replica).
+        con.execute(f"checkpoint {STAGED}")
     finally:
         con.execute(f"detach {STAGED}")
+    wal = Path(f"{staged}.wal")
+    if wal.exists() and wal.stat().st_size:
+        raise ReplicaError(
+            f"replica {staged}: its stamp is still in {wal} after a checkpoint; the warehouse "
+            "itself is committed, and the next run publishes the replica again"
+        )
 
 
 def last_commit(path: str | Path) -> datetime:

@@ -5,10 +5,10 @@ against Prefect's temporary API.
 
 In a project folder of its own (the code linked, a `small` sample, a fresh `.prefect/`):
 starts `hhcast stack` and times it until it is ready (server healthy, prefect.yaml deployed,
-worker online); ingests and builds once; times `hhcast transform` and `hhcast run` with
-nothing new to do, through the stack, and reads each run's own duration from the server (the
-rest of a command's wall time is its cost: Python, imports, the API); times `hhcast stack
-stop`; then the same commands with Prefect's temporary API.
+worker online); runs the pipeline once (ingest, build, train, forecast); times `hhcast
+transform` and `hhcast run` with nothing new to do, through the stack, and reads each run's
+own duration from the server (the rest of a command's wall time is its cost: Python, imports,
+the API); times `hhcast stack stop`; then the same commands with Prefect's temporary API.
 """
 
 from __future__ import annotations
@@ -109,8 +109,7 @@ def main() -> None:
                     raise SystemExit((Path(tmp) / "stack.out").read_text())
                 time.sleep(0.2)
             start_seconds = time.monotonic() - started
-            hhcast(["ingest"], project, env)
-            hhcast(["transform"], project, env)
+            hhcast(["run"], project, env)  # ingest, build, train and forecast once
             served = timed_commands(project, env, args.runs, served=True)
             stop_seconds, _ = hhcast(["stack", "stop"], project, env)
             supervisor.wait(timeout=30)

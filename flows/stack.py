@@ -49,9 +49,10 @@ class StackState:
         return f"{self.ui_url}/api"
 
 
-def read_state(home: Path = HOME) -> StackState | None:
-    """The running stack recorded in `home`; a state file left by a dead stack is removed."""
-    path = home / STATE_FILE
+def read_state(home: Path | None = None) -> StackState | None:
+    """The running stack recorded in `home` (.prefect); a state file left by a dead stack is
+    removed."""
+    path = (home or HOME) / STATE_FILE
     try:
         state = StackState(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):  # none, or a torn or foreign file
@@ -62,7 +63,7 @@ def read_state(home: Path = HOME) -> StackState | None:
     return None
 
 
-def use_running_stack(home: Path = HOME) -> StackState | None:
+def use_running_stack(home: Path | None = None) -> StackState | None:
     """Point Prefect at the running stack's API (call before Prefect is imported).
 
     A PREFECT_API_URL already in the environment is the user's choice and wins; without a

@@ -64,6 +64,13 @@ def hhcast(args: list[str], project: Path, env: dict[str, str]) -> tuple[float, 
     return seconds, done.stdout
 
 
+def import_seconds(module: str, env: dict[str, str]) -> float:
+    """Wall seconds of a fresh Python importing `module` (what every command pays first)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-c", f"import {module}"], cwd=ROOT, env=env, check=True)
+    return time.monotonic() - started
+
+
 def run_seconds(api_url: str, flow_run_id: str) -> float:
     """The flow run's own duration, start to end, as the server recorded it."""
     from prefect.client.orchestration import get_client
@@ -117,6 +124,10 @@ def main() -> None:
             if supervisor.poll() is None:
                 stop_tree(supervisor.pid)
         temporary = timed_commands(project, env, args.runs, served=False)
+        imports = {
+            module: statistics.median(import_seconds(module, env) for _ in range(args.runs))
+            for module in ("prefect", "flows.transform", "flows.pipeline")
+        }
 
     print(f"hhcast stack: ready in {start_seconds:.1f} s, `hhcast stack stop` {stop_seconds:.1f} s")
     print(f"{'command':<18}{'stack: wall':>12}{'own work':>10}{'cost':>8}{'temporary API':>15}")
@@ -127,6 +138,10 @@ def main() -> None:
         cost = wall - own
         print(f"hhcast {command:<11}{wall:>10.1f} s{own:>8.1f} s{cost:>6.1f} s{alone:>13.1f} s")
     print(f"(medians of {args.runs} runs; cost = wall time minus the run's own duration)")
+    print("where the cost goes, importing in a fresh Python: " + ", ".join(
+        f"{module} {seconds:.1f} s" for module, seconds in imports.items()
+    ))  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def _ready(home: Path) -> bool:

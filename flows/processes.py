@@ -57,8 +57,10 @@ def answers(url: str, timeout: float = 2) -> bool:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether nothing listens on `host:port` (and it may be bound)."""
+    """Whether nothing listens on `host:port`. Connections of a server just stopped, waiting
+    out TIME_WAIT, do not count: the next server binds the port as this probe does."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -123,9 +125,15 @@ def alive(pid: int) -> bool:
 
 
 def _signal_all(group: int, pids: list[int], sig: signal.Signals) -> None:
-    for send, target in [(os.killpg, group), *((os.kill, p) for p in pids)]:
+    """Send `sig` once to every process: to the group, then to those outside it (a worker's
+    flow runs). Twice would not be harmless: Prefect's worker answers a second SIGTERM by
+    killing itself at once."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, sig)
+    for pid in pids:
         with suppress(ProcessLookupError, PermissionError):
-            send(target, sig)
+            if os.getpgid(pid) != group:
+                os.kill(pid, sig)
 
 
 def _reap(pid: int) -> None:

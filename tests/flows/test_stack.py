@@ -102,8 +102,6 @@ def served_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
         "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "2",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        # prefect.yaml's daily schedule would otherwise plan pipeline runs beside the test's
-        "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "XDG_STATE_HOME": str(tmp_path / "state"),
     }
@@ -122,6 +120,31 @@ def wait_until_ready(home: Path, supervisor: subprocess.Popen, output: Path) -> 
             return state
         time.sleep(0.5)
     raise AssertionError(f"the stack did not come up in 300 s\n{output.read_text()}")
+
+
+def scheduled_runs(served: PrefectStack, deployment: str, timeout: float = 180) -> list:
+    """The deployment's scheduled runs, once the server's scheduler has made some."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )  # fmt: skip
+
+    deadline = time.monotonic() + timeout
+    with served.client() as client:
+        deployment_id = client.read_deployment_by_name(deployment).id
+        while True:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))
+                ),
+            )
+            if runs or time.monotonic() > deadline:
+                return runs
+            time.sleep(2)
 
 
 @pytest.mark.slow
@@ -174,6 +197,10 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         with served.client():
             resume_flow_run(review, run_input={"approve": True, "reviewer": "ana", "note": "ok"})
         served.wait_for_state(review, {"COMPLETED"}, timeout=300)
+
+        # The daily schedule is served: the scheduler plans pipeline-daily's next runs.
+        planned = scheduled_runs(served, "pipeline/pipeline-daily")
+        assert planned and all(run.expected_start_time.hour == 5 for run in planned)
 
         started = [supervisor.pid, *descendants(supervisor.pid)]
         assert len(started) >= 3  # the server, the worker and what they started

@@ -30,6 +30,7 @@ STOP_WAIT_SECONDS = 30
 PREFECT = [sys.executable, "-m", "prefect"]  # the venv's Prefect, whatever is on PATH
 # The worker looks for new runs every 2 s (Prefect's default is 10): a click on Run starts.
 WORKER_ENV = {"PREFECT_WORKER_QUERY_SECONDS": "2"}
+ABANDONED = "the hhcast stack stopped while it ran (Ctrl-C or `hhcast stack stop`)"
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,11 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stopping = time.monotonic()
-        for name in ("worker", "server"):  # the worker's flow runs report to a live server
-            if name in processes:
-                stop_tree(processes[name].pid)
+        if "worker" in processes:
+            stop_tree(processes["worker"].pid)
+            _crash_abandoned_runs(state.api_url)
+        if "server" in processes:
+            stop_tree(processes["server"].pid)
         (home / STATE_FILE).unlink(missing_ok=True)
         print(f"hhcast stack stopped in {time.monotonic() - stopping:.1f} s")
 
@@ -229,25 +232,45 @@ def _prefect(args: list[str], env: dict[str, str], home: Path) -> None:
 
 def _wait_for_worker(api_url: str, worker: subprocess.Popen, home: Path) -> None:
     """Wait until the worker has registered with the pool (it then polls for runs)."""
-    from urllib.request import Request, urlopen
-
     deadline = time.monotonic() + SERVER_START_SECONDS
-    request = Request(
-        f"{api_url}/work_pools/{POOL}/workers/filter", data=b"{}",
-        headers={"Content-Type": "application/json"}, method="POST",
-    )  # fmt: skip
     while time.monotonic() < deadline:
         if worker.poll() is not None:
             log = _tail(home / "worker.log")
             raise RuntimeError(f"the worker exited with {worker.returncode}\n{log}")
         try:
-            with urlopen(request, timeout=2) as answer:
-                if any(w.get("status") == "ONLINE" for w in json.load(answer)):
-                    return
+            workers = _post(f"{api_url}/work_pools/{POOL}/workers/filter", {})
+            if any(w.get("status") == "ONLINE" for w in workers):
+                return
         except OSError:
             pass
         time.sleep(0.5)
     raise RuntimeError(f"the worker did not come online\n{_tail(home / 'worker.log')}")
+
+
+def _crash_abandoned_runs(api_url: str) -> None:
+    """Mark Crashed the runs the stopped worker left Running, Pending or Paused: a flow run
+    killed in the middle of a step cannot say so itself, and would show as running forever
+    (a paused review's process is gone too: nothing would act on its answer)."""
+    live = {"any_": ["PENDING", "RUNNING", "CANCELLING", "PAUSED"]}
+    query = {"flow_runs": {"state": {"type": live}}, "work_pools": {"name": {"any_": [POOL]}}}
+    try:
+        runs = _post(f"{api_url}/flow_runs/filter", query)
+        for run in runs:
+            crashed = {"type": "CRASHED", "name": "Crashed", "message": ABANDONED}
+            _post(f"{api_url}/flow_runs/{run['id']}/set_state", {"state": crashed, "force": True})
+    except OSError:  # the server went first: nothing left to tell
+        pass
+
+
+def _post(url: str, body: dict) -> object:
+    from urllib.request import Request, urlopen
+
+    request = Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"},
+        method="POST",
+    )  # fmt: skip
+    with urlopen(request, timeout=5) as answer:
+        return json.load(answer)
 
 
 def _supervise(processes: dict[str, subprocess.Popen], home: Path) -> int:

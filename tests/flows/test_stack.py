@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -202,6 +203,10 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         planned = scheduled_runs(served, "pipeline/pipeline-daily")
         assert planned and all(run.expected_start_time.hour == 5 for run in planned)
 
+        # A review left waiting when the stack stops: its process goes, and its run says so.
+        abandoned = served.run_deployment("train/train", {"promotion": "manual"})
+        served.wait_for_state(abandoned, {"PAUSED"}, timeout=300)
+
         started = [supervisor.pid, *descendants(supervisor.pid)]
         assert len(started) >= 3  # the server, the worker and what they started
         stop = subprocess.run([HHCAST, "stack", "stop"], cwd=project, env=env,
@@ -211,6 +216,13 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         assert [pid for pid in started if alive(pid)] == []
         assert not (home / stack.STATE_FILE).exists()
         assert "hhcast stack stopped in" in output.read_text()
+        with sqlite3.connect(home / "prefect.db") as db:  # the server's own record, offline
+            (left,) = db.execute(
+                "select s.type, s.message from flow_run r join flow_run_state s on s.id = "
+                "r.state_id where r.id = ?",
+                (str(abandoned),),
+            ).fetchall()
+        assert left == ("CRASHED", stack.ABANDONED)
     finally:
         if supervisor.poll() is None:
             from flows.processes import stop_tree

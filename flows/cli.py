@@ -14,7 +14,8 @@ if TYPE_CHECKING:
     from tasks.ingest import IngestSummary
 
 from flows.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
-from flows.stack import DEFAULT_PORT, use_running_stack
+from flows.stack import DEFAULT_PORT
+from flows.stack_state import use_running_stack
 
 prepare_environment()
 
@@ -172,7 +173,7 @@ def _outcome(state):
 
     On a Prefect server (the stack's or the user's) the run's page is named first.
     """
-    from flows.stack import run_link
+    from flows.stack_state import run_link
     from tasks.states import value_of
 
     link = run_link(state.state_details.flow_run_id)

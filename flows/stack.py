@@ -1,11 +1,11 @@
-"""`hhcast stack`: the whole local service in one command, and how other commands find it.
+"""`hhcast stack`: the whole local service in one command.
 
 It starts a Prefect server on 127.0.0.1 with its home in `.prefect/`, creates the process
 work pool, deploys everything in prefect.yaml (schedules and triggers included) and starts a
 worker with this shell's environment, so the deployments read the same hhcast.yaml and
 HHCAST_* settings as the `hhcast` commands run here. Ctrl-C (or `hhcast stack stop`) stops it
-all. While it runs, `.prefect/stack.json` says where it is, and every `hhcast` command run in
-this folder uses its API instead of starting Prefect's temporary one.
+all. While it runs, `.prefect/stack.json` says where it is (flows/stack_state.py), and every
+`hhcast` command run in this folder uses its API instead of starting Prefect's temporary one.
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from flows.processes import alive, port_is_free, start_logged, stop_tree, wait_for_health
+from flows.stack_state import HOME, STATE_FILE, StackState, read_state, write_state
 
-HOME = Path(".prefect")  # the stack's PREFECT_HOME (database, logs, state), gitignored
-STATE_FILE = "stack.json"
 DEFAULT_PORT = 4200
 POOL = "hhcast"
 SERVER_START_SECONDS = 180  # a server takes 20-60 s to start on a busy 2-core machine
@@ -31,67 +29,6 @@ PREFECT = [sys.executable, "-m", "prefect"]  # the venv's Prefect, whatever is o
 # The worker looks for new runs every 2 s (Prefect's default is 10): a click on Run starts.
 WORKER_ENV = {"PREFECT_WORKER_QUERY_SECONDS": "2"}
 ABANDONED = "the hhcast stack stopped while it ran (Ctrl-C or `hhcast stack stop`)"
-
-
-@dataclass(frozen=True)
-class StackState:
-    """Where a running stack is: the supervising `hhcast stack` process and its server."""
-
-    pid: int
-    port: int
-    ready: bool = False  # server healthy, deployments made, worker polling
-
-    @property
-    def ui_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_url(self) -> str:
-        return f"{self.ui_url}/api"
-
-
-def read_state(home: Path | None = None) -> StackState | None:
-    """The running stack recorded in `home` (.prefect); a state file left by a dead stack is
-    removed."""
-    path = (home or HOME) / STATE_FILE
-    try:
-        state = StackState(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):  # none, or a torn or foreign file
-        return None
-    if alive(state.pid):
-        return state
-    path.unlink(missing_ok=True)
-    return None
-
-
-def use_running_stack(home: Path | None = None) -> StackState | None:
-    """Point Prefect at the running stack's API (call before Prefect is imported).
-
-    A PREFECT_API_URL already in the environment is the user's choice and wins; without a
-    ready stack, nothing changes and Prefect starts its temporary API as before.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        return None
-    state = read_state(home)
-    if state is None:
-        return None
-    if not state.ready:
-        print(
-            f"hhcast: the stack at {state.ui_url} is still starting; this command uses "
-            "Prefect's temporary API",
-            file=sys.stderr,
-        )
-        return None
-    os.environ["PREFECT_API_URL"] = state.api_url
-    return state
-
-
-def run_link(flow_run_id: object) -> str | None:
-    """The flow run's page in the UI of the server this process uses, if it has one."""
-    from prefect.settings import get_current_settings
-
-    ui_url = get_current_settings().ui_url
-    return f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}" if ui_url else None
 
 
 def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
@@ -120,7 +57,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
     settings = load_settings()  # a config mistake stops it before anything starts
     home.mkdir(parents=True, exist_ok=True)
     state = StackState(pid=os.getpid(), port=port)
-    _write_state(home, state)
+    write_state(home, state)
     env = _environment(home, state.api_url)
     started = time.monotonic()
     processes: dict[str, subprocess.Popen] = {}
@@ -143,7 +80,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
             Path.cwd(), home / "worker.log",
         )  # fmt: skip
         _wait_for_worker(state.api_url, processes["worker"], home)
-        _write_state(home, StackState(pid=state.pid, port=port, ready=True))
+        write_state(home, StackState(pid=state.pid, port=port, ready=True))
         _print_ready(state, settings, home, time.monotonic() - started)
         return _supervise(processes, home)
     except KeyboardInterrupt:
@@ -191,13 +128,6 @@ def status(home: Path = HOME) -> int:
     doing = "running" if state.ready else "starting"
     print(f"hhcast stack {doing} (pid {state.pid}): {state.ui_url}")
     return 0
-
-
-def _write_state(home: Path, state: StackState) -> None:
-    """Record the stack in one step: a reader sees the old file or the new, never half."""
-    partial = home / f"{STATE_FILE}.partial"
-    partial.write_text(json.dumps(asdict(state)) + "\n", encoding="utf-8")
-    partial.replace(home / STATE_FILE)
 
 
 def _interrupt(signum: int, frame: object) -> None:

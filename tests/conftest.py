@@ -36,10 +36,10 @@ def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def no_stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where `hhcast` looks for a running stack: never the developer's own `.prefect/`, whose
     stack would otherwise take the in-process commands of the suite."""
-    import flows.stack
+    import flows.stack_state
 
     folder = tmp_path_factory.mktemp("stack-home")
-    flows.stack.HOME = folder
+    flows.stack_state.HOME = folder
     return folder
 
 

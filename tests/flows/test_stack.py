@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from prefect_server import ROOT, PrefectStack
 
-from flows import stack
+from flows import stack, stack_state
 from flows.processes import alive, descendants, free_port
 from hhcast.sample import generate
 from warehouse.connection import connect
@@ -36,7 +36,7 @@ def dead_pid() -> int:
 
 def write_state(home: Path, **state) -> Path:
     home.mkdir(parents=True, exist_ok=True)
-    path = home / stack.STATE_FILE
+    path = home / stack_state.STATE_FILE
     path.write_text(json.dumps(state), encoding="utf-8")
     return path
 
@@ -44,7 +44,7 @@ def write_state(home: Path, **state) -> Path:
 def test_a_ready_stack_points_commands_at_its_api(tmp_path, monkeypatch):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     write_state(tmp_path, pid=os.getpid(), port=4321, ready=True)
-    found = stack.use_running_stack(tmp_path)
+    found = stack_state.use_running_stack(tmp_path)
     assert found is not None and found.ui_url == "http://127.0.0.1:4321"
     assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
 
@@ -52,14 +52,14 @@ def test_a_ready_stack_points_commands_at_its_api(tmp_path, monkeypatch):
 def test_the_users_own_api_url_wins_over_the_stack(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "http://prefect.plant.example/api")
     write_state(tmp_path, pid=os.getpid(), port=4321, ready=True)
-    assert stack.use_running_stack(tmp_path) is None
+    assert stack_state.use_running_stack(tmp_path) is None
     assert os.environ["PREFECT_API_URL"] == "http://prefect.plant.example/api"
 
 
 def test_a_stack_still_starting_is_not_used(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     write_state(tmp_path, pid=os.getpid(), port=4321, ready=False)
-    assert stack.use_running_stack(tmp_path) is None
+    assert stack_state.use_running_stack(tmp_path) is None
     assert "PREFECT_API_URL" not in os.environ
     assert "still starting" in capsys.readouterr().err
 
@@ -67,7 +67,7 @@ def test_a_stack_still_starting_is_not_used(tmp_path, monkeypatch, capsys):
 def test_a_state_file_left_by_a_dead_stack_is_removed(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     path = write_state(tmp_path, pid=dead_pid(), port=4321, ready=True)
-    assert stack.use_running_stack(tmp_path) is None
+    assert stack_state.use_running_stack(tmp_path) is None
     assert not path.exists()
     assert "PREFECT_API_URL" not in os.environ
     assert stack.stop(tmp_path) == 0
@@ -114,7 +114,7 @@ def wait_until_ready(home: Path, supervisor: subprocess.Popen, output: Path) -> 
     while time.monotonic() < deadline:
         assert supervisor.poll() is None, output.read_text()
         try:
-            state = json.loads((home / stack.STATE_FILE).read_text())
+            state = json.loads((home / stack_state.STATE_FILE).read_text())
         except (OSError, ValueError):
             state = {}
         if state.get("ready"):
@@ -214,7 +214,7 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         assert stop.returncode == 0, stop.stderr
         assert supervisor.wait(timeout=30) == 0
         assert [pid for pid in started if alive(pid)] == []
-        assert not (home / stack.STATE_FILE).exists()
+        assert not (home / stack_state.STATE_FILE).exists()
         assert "hhcast stack stopped in" in output.read_text()
         with sqlite3.connect(home / "prefect.db") as db:  # the server's own record, offline
             (left,) = db.execute(

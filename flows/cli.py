@@ -1,4 +1,5 @@
-"""The `hhcast` command: generate sample exports, run the pipeline's flows, try it all at once."""
+"""The `hhcast` command: generate sample exports, run the pipeline's flows, try it all at once,
+or serve it all (`hhcast stack`)."""
 
 from __future__ import annotations
 
@@ -13,15 +14,21 @@ if TYPE_CHECKING:
     from tasks.ingest import IngestSummary
 
 from flows.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
+from flows.stack import DEFAULT_PORT
+from flows.stack_state import use_running_stack
 
 prepare_environment()
 
-DEMO_DIR = Path("data/sample")
+# The generator writes landing/ and truth/ under it: data/landing is hhcast.yaml's landing, so
+# the demo's sample is what `hhcast ingest` and the stack's deployments read too.
+DEMO_DIR = Path("data")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run one subcommand; return the process exit code."""
     args = _parser().parse_args(argv)
+    if args.run is not _stack:
+        use_running_stack()  # before Prefect is imported: its settings are read once
     try:
         return args.run(args)
     except BaseException as exc:  # every failure becomes a message and an exit code
@@ -111,10 +118,22 @@ def _parser() -> argparse.ArgumentParser:
     sql.set_defaults(run=_sql)
 
     demo = commands.add_parser(
-        "demo", help=f"generate the medium sample into {DEMO_DIR} if absent, then run the pipeline"
+        "demo",
+        help=f"generate the medium sample into {DEMO_DIR / 'landing'} if absent, then run the "
+        "pipeline",
     )
     demo.add_argument("--preset", choices=["small", "medium", "large"], default="medium")
     demo.set_defaults(run=_demo)
+
+    stack = commands.add_parser(
+        "stack", help="serve it all: a Prefect server, the deployments and a worker (Ctrl-C stops)"
+    )
+    stack.add_argument(
+        "action", nargs="?", choices=["start", "stop", "status"], default="start",
+        help="start (the default, in the foreground), stop the running one, or say if one runs",
+    )  # fmt: skip
+    stack.add_argument("--port", type=int, default=DEFAULT_PORT, help="the server's port")
+    stack.set_defaults(run=_stack)
     return parser
 
 
@@ -165,9 +184,16 @@ def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
 
 
 def _outcome(state):
-    """A flow's summary and whether it failed; a crash (not a reported failure) is raised."""
+    """A flow's summary and whether it failed; a crash (not a reported failure) is raised.
+
+    On a Prefect server (the stack's or the user's) the run's page is named first.
+    """
+    from flows.stack_state import run_link
     from tasks.states import value_of
 
+    link = run_link(state.state_details.flow_run_id)
+    if link:
+        print(f"run: {link}")
     return value_of(state), state.is_failed()
 
 
@@ -419,7 +445,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     landing = DEMO_DIR / "landing"
     if not landing.exists():
-        print(f"generating the {args.preset} sample into {DEMO_DIR} ...", flush=True)
+        print(f"generating the {args.preset} sample into {landing} ...", flush=True)
         generate(DEMO_DIR, preset=args.preset)
     summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
     settings = load_settings()
@@ -456,6 +482,16 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print("             hhcast models")
     return 1 if failed else 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from flows import stack
+
+    if args.action == "stop":
+        return stack.stop()
+    if args.action == "status":
+        return stack.status()
+    return stack.start(port=args.port)
 
 
 if __name__ == "__main__":

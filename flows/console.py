@@ -60,9 +60,9 @@ def explain(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, RuntimeError) and "ephemeral Prefect API server" in str(exc):
         waited = os.environ.get(EPHEMERAL_TIMEOUT_ENV, EPHEMERAL_TIMEOUT_SECONDS)
         return (
-            f"Prefect's temporary API did not start within {waited} s (a busy machine?). "
-            f"Retry, raise {EPHEMERAL_TIMEOUT_ENV}, or start a Prefect server and set "
-            "PREFECT_API_URL",
+            f"Prefect's temporary API did not start within {waited} s (a busy machine?): "
+            "start `./dev stack` in another shell (hhcast commands run here then use it), "
+            f"raise {EPHEMERAL_TIMEOUT_ENV}, or point PREFECT_API_URL at a Prefect server",
             CONFIGURATION,
         )
     where = log_traceback(exc)

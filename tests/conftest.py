@@ -32,6 +32,17 @@ def state_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "hhcast"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where `hhcast` looks for a running stack: never the developer's own `.prefect/`, whose
+    stack would otherwise take the in-process commands of the suite."""
+    import flows.stack_state
+
+    folder = tmp_path_factory.mktemp("stack-home")
+    flows.stack_state.HOME = folder
+    return folder
+
+
 @pytest.fixture
 def paths(tmp_path: Path) -> dict[str, Path]:
     landing, lake = tmp_path / "landing", tmp_path / "lake"

@@ -15,17 +15,16 @@ included. Its logs stay in the stack's folder and are quoted when a run ends une
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
+
+from flows.processes import free_port, start_logged, stop_tree, wait_for_health
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = str(Path(sys.executable).parent / "prefect")
@@ -132,19 +131,15 @@ class PrefectStack:
         return "\n".join(parts)
 
     def _start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = open(self.home / f"{name}-{len(self.processes)}.log", "wb")  # noqa: SIM115
-        with log:  # the child keeps its own copy of the descriptor
-            process = subprocess.Popen(
-                command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, stopped as one
-            )  # fmt: skip
+        log = self.home / f"{name}-{len(self.processes)}.log"
+        process = start_logged(command, env, ROOT, log)  # its own session, stopped as a tree
         self.processes.append(process)
         return process
 
     def stop(self) -> None:
         """Stop workers first (and the flow runs they started), then the server."""
         for process in reversed(self.processes):
-            stop_process_tree(process)
+            stop_tree(process.pid)
 
 
 @contextmanager
@@ -172,76 +167,3 @@ def prefect_stack(folder: Path, *, scheduler: bool = False) -> Iterator[PrefectS
         yield stack
     finally:
         stack.stop()
-
-
-def wait_for_health(api_url: str, server: subprocess.Popen, timeout: float, logs) -> None:
-    """Wait until the server answers /api/health; fail with its log if it exits or stalls."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"prefect server exited with {server.returncode}\n{logs()}")
-        try:
-            with urllib.request.urlopen(f"{api_url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"prefect server not healthy after {timeout:.0f} s\n{logs()}")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop_process_tree(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM a process, its group and every descendant (even in other sessions); then SIGKILL.
-
-    Descendants are listed before any signal: once their parent is gone they are re-parented
-    and could no longer be found.
-    """
-    pids = [process.pid, *descendants(process.pid)]
-    _signal_all(process.pid, pids, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        process.poll()  # reap our own child so it does not linger as a zombie
-        time.sleep(0.2)
-    _signal_all(process.pid, [pid for pid in pids if _alive(pid)], signal.SIGKILL)
-    process.wait(timeout=10)
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, read from /proc (Linux)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, queue = [], list(children.get(pid, []))
-    while queue:
-        child = queue.pop()
-        found.append(child)
-        queue.extend(children.get(child, []))
-    return found
-
-
-def _signal_all(group: int, pids: list[int], sig: signal.Signals) -> None:
-    for send, target in [(os.killpg, group), *((os.kill, pid) for pid in pids)]:
-        with suppress(ProcessLookupError, PermissionError):
-            send(target, sig)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited already

@@ -188,6 +188,7 @@ def test_a_temporary_api_that_does_not_start_in_time_is_one_line(paths, tmp_path
     assert "Traceback" not in done.stderr
     assert "Prefect's temporary API did not start within 1 s" in done.stderr
     assert "PREFECT_API_URL" in done.stderr
+    assert "start `./dev stack` in another shell" in done.stderr
 
 
 def test_the_temporary_api_gets_a_start_up_timeout_that_survives_load(tmp_path):

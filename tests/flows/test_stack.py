@@ -1,0 +1,235 @@
+"""`hhcast stack`: how commands find it, a stale state file, and the whole stack served for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from prefect_server import ROOT, PrefectStack
+
+from flows import stack, stack_state
+from flows.processes import alive, descendants, free_port
+from hhcast.sample import generate
+from warehouse.connection import connect
+
+HHCAST = str(Path(sys.executable).parent / "hhcast")
+# The naive baseline, which the first training installs as champion, and ridge, which beats
+# it on the small sample: a quick training with something to review.
+CANDIDATES = (
+    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
+    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
+)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    return int(done.stdout)
+
+
+def write_state(home: Path, **state) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / stack_state.STATE_FILE
+    path.write_text(json.dumps(state), encoding="utf-8")
+    return path
+
+
+def test_a_ready_stack_points_commands_at_its_api(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    write_state(tmp_path, pid=os.getpid(), port=4321, ready=True)
+    found = stack_state.use_running_stack(tmp_path)
+    assert found is not None and found.ui_url == "http://127.0.0.1:4321"
+    assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4321/api"
+
+
+def test_the_users_own_api_url_wins_over_the_stack(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_API_URL", "http://prefect.plant.example/api")
+    write_state(tmp_path, pid=os.getpid(), port=4321, ready=True)
+    assert stack_state.use_running_stack(tmp_path) is None
+    assert os.environ["PREFECT_API_URL"] == "http://prefect.plant.example/api"
+
+
+def test_a_stack_still_starting_is_not_used(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    write_state(tmp_path, pid=os.getpid(), port=4321, ready=False)
+    assert stack_state.use_running_stack(tmp_path) is None
+    assert "PREFECT_API_URL" not in os.environ
+    assert "still starting" in capsys.readouterr().err
+
+
+def test_a_state_file_left_by_a_dead_stack_is_removed(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    path = write_state(tmp_path, pid=dead_pid(), port=4321, ready=True)
+    assert stack_state.use_running_stack(tmp_path) is None
+    assert not path.exists()
+    assert "PREFECT_API_URL" not in os.environ
+    assert stack.stop(tmp_path) == 0
+    assert "none is running here" in capsys.readouterr().out
+
+
+def test_starting_a_second_stack_says_where_the_first_is(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "prefect.yaml").write_text("name: hhcast\n")
+    write_state(tmp_path / ".prefect", pid=os.getpid(), port=4321, ready=True)
+    assert stack.start(port=4321) == 0
+    assert f"already (pid {os.getpid()}): http://127.0.0.1:4321" in capsys.readouterr().out
+
+
+def served_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project folder like a fresh clone (its code linked, not copied) with a small sample,
+    and the environment a user would start the stack from."""
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in ("prefect.yaml", "hhcast.yaml"):
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
+        (project / name).symlink_to(ROOT / name)
+    # Without flight plans: training needs none, and the sample is quicker to make.
+    generate(tmp_path / "sample", preset="small", seed=7, plan_weeks=0)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
+    env = {
+        **clean,
+        "HHCAST_LANDING": str(tmp_path / "sample" / "landing"),
+        "HHCAST_LAKE": str(tmp_path / "lake"),
+        "HHCAST_WAREHOUSE": str(tmp_path / "warehouse" / "hhcast.duckdb"),
+        "HHCAST_INGEST__WORKER_PROCESSES": "0",
+        "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
+        "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "2",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    return project, env
+
+
+def wait_until_ready(home: Path, supervisor: subprocess.Popen, output: Path) -> dict:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        assert supervisor.poll() is None, output.read_text()
+        try:
+            state = json.loads((home / stack_state.STATE_FILE).read_text())
+        except (OSError, ValueError):
+            state = {}
+        if state.get("ready"):
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"the stack did not come up in 300 s\n{output.read_text()}")
+
+
+def scheduled_runs(served: PrefectStack, deployment: str, timeout: float = 180) -> list:
+    """The deployment's scheduled runs, once the server's scheduler has made some."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )  # fmt: skip
+
+    deadline = time.monotonic() + timeout
+    with served.client() as client:
+        deployment_id = client.read_deployment_by_name(deployment).id
+        while True:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=["SCHEDULED"]))
+                ),
+            )
+            if runs or time.monotonic() > deadline:
+                return runs
+            time.sleep(2)
+
+
+@pytest.mark.slow
+def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp_path):
+    from prefect.flow_runs import resume_flow_run
+
+    project, env = served_project(tmp_path)
+    home = project / ".prefect"
+    port = free_port()
+    output = tmp_path / "stack.out"
+    with output.open("wb") as out:
+        supervisor = subprocess.Popen(
+            [HHCAST, "stack", "--port", str(port)], cwd=project, env=env,
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    served = PrefectStack(home, f"http://127.0.0.1:{port}/api", env)
+    try:
+        state = wait_until_ready(home, supervisor, output)
+        assert state["pid"] == supervisor.pid and state["port"] == port
+        assert f"UI         http://127.0.0.1:{port}" in output.read_text()
+
+        again = subprocess.run([HHCAST, "stack", "--port", str(port)], cwd=project, env=env,
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert f"already (pid {supervisor.pid}): http://127.0.0.1:{port}" in again.stdout
+
+        # A command run in the project uses the stack (no temporary API) and links its run.
+        ingest = subprocess.run([HHCAST, "ingest"], cwd=project, env=env,
+                                capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert ingest.returncode == 0, ingest.stderr
+        assert f"run: http://127.0.0.1:{port}/runs/flow-run/" in ingest.stdout
+        assert "temporary server" not in ingest.stdout + ingest.stderr
+
+        # A deployment runs through the stack's worker, with the shell's HHCAST_* settings.
+        transform = served.run_deployment("transform/transform")
+        served.wait_for_state(transform, {"COMPLETED"}, timeout=300)
+        with served.client() as client:
+            from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+            artifacts = client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[transform])
+                )
+            )
+        assert "transform-summary" in {a.key for a in artifacts}
+
+        # A manual review pauses on the stack's server and resumes through its API.
+        review = served.run_deployment("train/train", {"promotion": "manual"})
+        served.wait_for_state(review, {"PAUSED"}, timeout=300)
+        with served.client():
+            resume_flow_run(review, run_input={"approve": True, "reviewer": "ana", "note": "ok"})
+        served.wait_for_state(review, {"COMPLETED"}, timeout=300)
+
+        # The daily schedule is served: the scheduler plans pipeline-daily's next runs.
+        planned = scheduled_runs(served, "pipeline/pipeline-daily")
+        assert planned and all(run.expected_start_time.hour == 5 for run in planned)
+
+        # A review left waiting when the stack stops: its process goes, and its run says so.
+        abandoned = served.run_deployment("train/train", {"promotion": "manual"})
+        served.wait_for_state(abandoned, {"PAUSED"}, timeout=300)
+
+        started = [supervisor.pid, *descendants(supervisor.pid)]
+        assert len(started) >= 3  # the server, the worker and what they started
+        stop = subprocess.run([HHCAST, "stack", "stop"], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert stop.returncode == 0, stop.stderr
+        assert supervisor.wait(timeout=30) == 0
+        assert [pid for pid in started if alive(pid)] == []
+        assert not (home / stack_state.STATE_FILE).exists()
+        assert "hhcast stack stopped in" in output.read_text()
+        with sqlite3.connect(home / "prefect.db") as db:  # the server's own record, offline
+            (left,) = db.execute(
+                "select s.type, s.message from flow_run r join flow_run_state s on s.id = "
+                "r.state_id where r.id = ?",
+                (str(abandoned),),
+            ).fetchall()
+        assert left == ("CRASHED", stack.ABANDONED)
+    finally:
+        if supervisor.poll() is None:
+            from flows.processes import stop_tree
+
+            stop_tree(supervisor.pid)
+    with connect(Path(env["HHCAST_WAREHOUSE"]), read_only=True) as con:
+        decided = con.execute(
+            "select action, policy, decided_by from ml.promotions order by decided_at"
+        ).fetchall()
+    assert decided[-1] == ("promote", "manual", "ana")

@@ -38,8 +38,12 @@ from tasks.train import current_champion
 
 
 @flow(name="monitor", log_prints=True)
-def monitor() -> MonitorSummary:
-    """Score the forecasts whose weeks are complete, record accuracy and drift, judge."""
+def monitor(pipeline_retrains: bool = False) -> MonitorSummary:
+    """Score the forecasts whose weeks are complete, record accuracy and drift, judge.
+
+    With `pipeline_retrains` (the pipeline's way: it retrains in the same run), the
+    degradation event tells the `train` deployment's trigger to let it be.
+    """
     settings = load_settings()
     run_id = str(flow_run.get_id() or uuid.uuid4())
     champion = current_champion(settings)
@@ -50,7 +54,8 @@ def monitor() -> MonitorSummary:
         windows = monitoring_windows(settings, champion)
         drift = measure_drift(settings, run_id, champion, windows)
         volumes = check_volumes(settings, run_id, champion, windows)
-        summary = judge(settings, summary, champion, figures, drift)
+        retrained_by = "pipeline" if pipeline_retrains else "train-deployment"
+        summary = judge(settings, summary, champion, figures, drift, retrained_by)
         summary.drift, summary.volumes = drift, volumes
         publish_monitoring(summary, drift)
     publish_replica(settings, "monitor")

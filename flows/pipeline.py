@@ -93,7 +93,7 @@ def pipeline(
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
-        monitored = value_of(monitor(return_state=True))
+        monitored = value_of(monitor(pipeline_retrains=True, return_state=True))
         # the run that opens an alert retrains, as the event does under a served deployment
         again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)

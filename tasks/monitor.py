@@ -236,9 +236,13 @@ def check_volumes(
 @task(name="judge-degradation", cache_policy=NO_CACHE)
 def judge(
     settings: Settings, summary: MonitorSummary, champion: ModelRecord, figures: dict,
-    drift: list[dict],
+    drift: list[dict], retrained_by: str = "train-deployment",
 ) -> MonitorSummary:  # fmt: skip
-    """Apply the degradation rule, record the run, open or close the alert, emit the event."""
+    """Apply the degradation rule, record the run, open or close the alert, emit the event.
+
+    The event's `hhcast.retrain` label says who retrains: "train-deployment" (the `train`
+    deployment's trigger in prefect.yaml matches it) or "pipeline" (the run retrains itself).
+    """
     rule = DegradationRule(
         **settings.monitoring.degradation.model_dump(
             exclude={"mae_window_weeks", "bias_window_weeks"}
@@ -301,6 +305,7 @@ def judge(
             resource={
                 "prefect.resource.id": f"hhcast.warehouse.{settings.warehouse.path.name}",
                 "hhcast.champion": champion.model_id,
+                "hhcast.retrain": retrained_by,
             },
             payload={"breaches": verdict.breaches, **_jsonable(verdict.figures)},
         )

@@ -113,6 +113,7 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
             time.sleep(0.2)
     (event,) = [e for e in page.events if e.occurred.timestamp() >= started - 1]
     assert event.resource["hhcast.champion"] == first.champion
+    assert event.resource["hhcast.retrain"] == "train-deployment"  # a monitor run of its own
     assert event.payload["breaches"] == first.verdict.breaches
     assert event.payload["recent_mae"] > event.payload["mae_limit"]
     with get_client(sync_client=True) as client:

@@ -34,10 +34,11 @@ from tasks.monitor import (
     score_forecasts,
 )
 from tasks.replica import publish_replica
+from tasks.run_names import monitor_run_name
 from tasks.train import current_champion
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor", flow_run_name=monitor_run_name, log_prints=True)
 def monitor() -> MonitorSummary:
     """Score the forecasts whose weeks are complete, record accuracy and drift, judge."""
     settings = load_settings()

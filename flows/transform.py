@@ -24,7 +24,7 @@ from tasks.marts.build import BuildPlan
 from tasks.marts.data_tests import DataTest
 from tasks.marts.project import SqlModel
 from tasks.replica import publish_replica
-from tasks.run_names import transform_run_name
+from tasks.run_names import planned_transform_name, rename_run, transform_run_name
 from tasks.transform import (
     BuildSummary,
     DataTestsFailed,
@@ -92,6 +92,7 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
     with writing(settings.warehouse, timeout=timeout):
         decided = plan(settings, models, digest, full_refresh)
+        rename_run(planned_transform_name(decided.mode))
         if decided.mode == "up_to_date":
             summary = BuildSummary(decided)
         else:

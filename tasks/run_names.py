@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
 from hhcast.config import load_settings
@@ -45,8 +46,13 @@ def ingest_name(parameters: Mapping[str, Any]) -> str:
 
 
 def transform_name(parameters: Mapping[str, Any]) -> str:
-    """`transform-full` or `transform-incremental`."""
+    """`transform-full` or `transform-incremental`, as asked (the plan may rename it)."""
     return "transform-full" if parameters.get("full_refresh") else "transform-incremental"
+
+
+def planned_transform_name(mode: str) -> str:
+    """`transform-full`, `transform-incremental` or `transform-up-to-date`, as planned."""
+    return f"transform-{mode.replace('_', '-')}"
 
 
 def forecast_name(parameters: Mapping[str, Any]) -> str:
@@ -118,3 +124,16 @@ def notify_name(parameters: Mapping[str, Any]) -> str:
 
 def notify_run_name() -> str:
     return notify_name(_parameters())
+
+
+def rename_run(name: str) -> None:
+    """Rename the current flow run once it knows what it does (no-op outside a run).
+
+    A transform without full_refresh may still rebuild everything (the first build, changed
+    SQL) or nothing: the plan says which, and the name follows it.
+    """
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_name(run_id, _part(name))

@@ -11,6 +11,7 @@ from tasks.run_names import (
     forecast_name,
     ingest_name,
     notify_name,
+    planned_transform_name,
     retrain_name,
     train_name,
     transform_name,
@@ -35,6 +36,7 @@ def test_ingest_names_the_folder_it_reads():
 def test_transform_forecast_and_retrain_names():
     assert transform_name({"full_refresh": True}) == "transform-full"
     assert transform_name({"full_refresh": False}) == "transform-incremental"
+    assert planned_transform_name("up_to_date") == "transform-up-to-date"
     assert forecast_name({"what_if": None, "what_if_plan": None}) == "forecast"
     assert forecast_name({"what_if_plan": "plan.xlsx"}) == "forecast-what-if"
     assert retrain_name({"files": ["a.xlsx", "b.csv", "c.csv"]}) == "retrain-3-files"

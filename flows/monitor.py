@@ -11,7 +11,8 @@
    (ml.volume_checks).
 4. Apply the degradation rule (monitoring.degradation in hhcast.yaml): a breach sustained
    over consecutive runs opens an alert in ml.alerts and emits `hhcast.forecast.degraded`,
-   on which the `retrain` deployment is triggered; the next healthy run closes the alert.
+   on which the `train` deployment retrains and `notify` tells people; the next healthy run
+   closes the alert.
 5. Publish the read replica analysts query (a copy of the warehouse as committed).
 """
 

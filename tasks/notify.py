@@ -35,10 +35,11 @@ class Notice:
 
 
 def run_link(resource_id: str, ui_url: str | None) -> str | None:
-    """The Prefect UI's page of a flow run named by its event resource, when there is a UI."""
+    """The Prefect UI's page of a flow run named by its event resource, when there is a UI
+    (the route of prefect.utilities.urls.url_for)."""
     if not resource_id.startswith(FLOW_RUN_PREFIX) or not ui_url:
         return None
-    return f"{ui_url.rstrip('/')}/flow-runs/flow-run/{resource_id.removeprefix(FLOW_RUN_PREFIX)}"
+    return f"{ui_url.rstrip('/')}/runs/flow-run/{resource_id.removeprefix(FLOW_RUN_PREFIX)}"
 
 
 def notice(event: str, resource_id: str, name: str | None, ui_url: str | None) -> Notice:

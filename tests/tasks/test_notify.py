@@ -11,7 +11,7 @@ RUN = "prefect.flow-run.0b7c2a4e-1111-4222-8333-444455556666"
 
 def test_a_paused_run_gets_a_review_notice_linking_to_it():
     told = notice("prefect.flow-run.Paused", RUN, "train-latest-manual", "http://ui:4200/")
-    link = "http://ui:4200/flow-runs/flow-run/0b7c2a4e-1111-4222-8333-444455556666"
+    link = "http://ui:4200/runs/flow-run/0b7c2a4e-1111-4222-8333-444455556666"
     assert told.key == "review-waiting"
     assert told.headline == f"review waiting: train-latest-manual ({link})"
     assert f"[train-latest-manual]({link})" in told.markdown

@@ -27,17 +27,25 @@ from tasks.forecast import (
     publish_forecast,
 )
 from tasks.replica import publish_replica
+from tasks.run_names import forecast_run_name
 from tasks.what_if import WhatIfWeek, what_if_plan_weeks, what_if_weeks
 
 
-@flow(name="forecast", log_prints=True)
+@flow(name="forecast", flow_run_name=forecast_run_name, log_prints=True)
 def forecast(
     what_if: list[WhatIfWeek] | None = None, what_if_plan: str | None = None
 ) -> ForecastSummary:
-    """Forecast the planned weeks with the champion, or a what-if: the weeks typed in
-    `what_if`, or the weeks a flight plan of your own at `what_if_plan` (a path or s3:// URI
-    of a file in the flight-plan export's format) would give. What-ifs are recorded with
-    plan_file 'what-if' and never monitored."""
+    """Forecast the planned weeks with the champion, or the weeks of a what-if.
+
+    What-ifs are recorded with plan_file 'what-if' and never monitored.
+
+    Args:
+        what_if: Weeks of your own utilisation to price, one row per week. null = forecast
+            the planned weeks of the latest flight-plan issues instead.
+        what_if_plan: Path or s3:// URI of a flight plan of your own, in the flight-plan
+            export's format, whose weeks to price. null = no plan file (what_if, or the
+            planned weeks).
+    """
     settings = load_settings()
     run_id = str(flow_run.get_id() or uuid.uuid4())
     loaded = load_champion(settings)

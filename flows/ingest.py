@@ -22,24 +22,31 @@ from hhcast.config import load_settings
 from tasks.ingest import (
     IngestSummary,
     ingest_all,
+    landing_root,
     list_landing_files,
     prepare_warehouse,
     publish_ingest_summary,
 )
 from tasks.replica import publish_replica
+from tasks.run_names import ingest_run_name
 from warehouse.connection import writing
 
 
-@flow(name="ingest", log_prints=True)
+@flow(name="ingest", flow_run_name=ingest_run_name, log_prints=True)
 def ingest(source: str | None = None) -> IngestSummary | State:
-    """Load new raw exports from landing (or `source`, a folder or s3:// URI) into raw.*."""
+    """Load new raw exports from landing (or `source`) into raw.*.
+
+    Args:
+        source: Folder or s3:// URI to ingest instead of landing. null = `landing` from
+            hhcast.yaml (or HHCAST_LANDING).
+    """
     logger = get_run_logger()
     settings = load_settings().with_overrides(landing=source)
     landed = list_landing_files(settings)
     timeout = settings.warehouse.writer_lock_timeout_seconds
     with writing(settings.warehouse, timeout=timeout):
         known = prepare_warehouse(settings)
-        summary = IngestSummary(ingest_all(landed, settings, known))
+        summary = IngestSummary(ingest_all(landed, settings, known), landing_root(settings))
         publish_replica(settings, "ingest", lock_held=True)
     publish_ingest_summary(summary)
     logger.info(summary.headline())

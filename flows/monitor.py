@@ -11,7 +11,8 @@
    (ml.volume_checks).
 4. Apply the degradation rule (monitoring.degradation in hhcast.yaml): a breach sustained
    over consecutive runs opens an alert in ml.alerts and emits `hhcast.forecast.degraded`,
-   on which the `retrain` deployment is triggered; the next healthy run closes the alert.
+   on which the `train` deployment retrains and `notify` tells people; the next healthy run
+   closes the alert.
 5. Publish the read replica analysts query (a copy of the warehouse as committed).
 """
 
@@ -34,15 +35,18 @@ from tasks.monitor import (
     score_forecasts,
 )
 from tasks.replica import publish_replica
+from tasks.run_names import monitor_run_name
 from tasks.train import current_champion
 
 
-@flow(name="monitor", log_prints=True)
+@flow(name="monitor", flow_run_name=monitor_run_name, log_prints=True)
 def monitor(pipeline_retrains: bool = False) -> MonitorSummary:
     """Score the forecasts whose weeks are complete, record accuracy and drift, judge.
 
-    With `pipeline_retrains` (the pipeline's way: it retrains in the same run), the
-    degradation event tells the `train` deployment's trigger to let it be.
+    Args:
+        pipeline_retrains: True when the pipeline runs it: the pipeline retrains in the same
+            run, so the degradation event tells the `train` deployment's trigger to let it
+            be. Leave it false for a monitor run of its own.
     """
     settings = load_settings()
     run_id = str(flow_run.get_id() or uuid.uuid4())

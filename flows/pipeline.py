@@ -33,6 +33,7 @@ from tasks.forecast import ForecastSummary
 from tasks.ingest import IngestSummary
 from tasks.ml.registry import ModelRecord
 from tasks.monitor import MonitorSummary
+from tasks.run_names import pipeline_run_name
 from tasks.states import value_of
 from tasks.train import TrainingSkipped, TrainingSummary, current_champion
 from tasks.transform import BuildSummary
@@ -76,14 +77,25 @@ class PipelineSummary:
         )
 
 
-@flow(name="pipeline", log_prints=True)
+@flow(name="pipeline", flow_run_name=pipeline_run_name, log_prints=True)
 def pipeline(
     source: str | None = None,
     full_refresh: bool = False,
     promotion: Literal["auto", "manual", "never"] | None = None,
     retrain: bool = False,
 ) -> PipelineSummary | State:
-    """Ingest new exports from landing (or `source`), rebuild the features, train if needed."""
+    """Ingest new exports from landing (or `source`), rebuild the features, train if needed.
+
+    Args:
+        source: Folder or s3:// URI to ingest instead of landing. null = `landing` from
+            hhcast.yaml (or HHCAST_LANDING).
+        full_refresh: Rebuild every week of the marts from raw.*, not only the weeks the new
+            files touch.
+        promotion: How the challenger may become champion: auto (the rule decides), manual
+            (the run pauses for a reviewer), never (recorded only). null = promotion.policy
+            from hhcast.yaml.
+        retrain: Train even when the latest dataset version needs no new training.
+    """
     ingested = ingest(source=source, return_state=True)
     loaded = value_of(ingested)
     built = transform(full_refresh=full_refresh, return_state=True)

@@ -20,9 +20,10 @@ from prefect.runtime import flow_run
 
 from hhcast.config import load_settings
 from tasks.report import ReportSummary, publish_report
+from tasks.run_names import report_run_name
 
 
-@flow(name="report", log_prints=True)
+@flow(name="report", flow_run_name=report_run_name, log_prints=True)
 def report() -> ReportSummary:
     """Chart the forecasts against the actuals, the errors, the drift and the champions."""
     settings = load_settings()

@@ -16,15 +16,23 @@ from flows.pipeline import PipelineSummary, pipeline
 from hhcast.config import load_settings
 from tasks.ingest import land_file
 from tasks.raw.landing import check_handed_over
+from tasks.run_names import retrain_run_name
 from tasks.states import value_of
 
 
-@flow(name="retrain", log_prints=True)
+@flow(name="retrain", flow_run_name=retrain_run_name, log_prints=True)
 def retrain(
     files: list[str],
     promotion: Literal["auto", "manual", "never"] | None = None,
 ) -> PipelineSummary | State:
-    """Land `files`, ingest them, rebuild the features incrementally, train and decide."""
+    """Land `files`, ingest them, rebuild the features incrementally, train and decide.
+
+    Args:
+        files: The exports to land and train on, local paths or s3:// URIs, one per item.
+        promotion: How the challenger may become champion: auto (the rule decides), manual
+            (the run pauses for a reviewer), never (recorded only). null = promotion.policy
+            from hhcast.yaml.
+    """
     check_handed_over(files, load_settings())
     landed = [land_file(source) for source in files]
     get_run_logger().info("landed %d files: %s", len(landed), ", ".join(landed))

@@ -34,8 +34,10 @@ from tasks.ml.promotion import (
 )
 from tasks.ml.registry import Decision
 from tasks.ml.training import pick_challenger
+from tasks.progress import RunProgress
 from tasks.replica import publish_replica
 from tasks.review import review
+from tasks.run_names import train_run_name
 from tasks.train import (
     TrainingSkipped,
     TrainingSummary,
@@ -52,7 +54,7 @@ from tasks.train import (
 )
 
 
-@flow(name="train", log_prints=True)
+@flow(name="train", flow_run_name=train_run_name, log_prints=True)
 def train_models(
     dataset_version: str | None = None,
     promotion: Literal["auto", "manual", "never"] | None = None,
@@ -60,9 +62,15 @@ def train_models(
 ) -> TrainingSummary | TrainingSkipped:
     """Train the configured candidates on a dataset version and decide on the champion.
 
-    With `if_untrained` (the pipeline's way), nothing is trained unless the latest dataset
-    version holds weeks no finished training run saw, `training.retrain_after_weeks` of them
-    once there is a champion.
+    Args:
+        dataset_version: The version_id of meta.dataset_versions to train on. null = the
+            latest recorded version.
+        promotion: How the challenger may become champion: auto (the rule decides), manual
+            (the run pauses for a reviewer), never (recorded only). null = promotion.policy
+            from hhcast.yaml.
+        if_untrained: The pipeline's way: train nothing unless the latest dataset version
+            holds weeks no finished training run saw (`training.retrain_after_weeks` of them
+            once there is a champion).
     """
     settings = load_settings()
     policy = promotion or settings.promotion.policy
@@ -75,10 +83,12 @@ def train_models(
     split = time_split(dataset.weeks, settings.training)
     # One after another: on a small machine, a tree ensemble's threads and TensorFlow's fight
     # for the cores and both run several times slower side by side.
-    trained = [
-        train(name, candidate, split, settings)
-        for name, candidate in settings.training.candidates.items()
-    ]
+    candidates = settings.training.candidates
+    progress = RunProgress("training-progress", len(candidates), "Candidates trained")
+    trained = []
+    for name, candidate in candidates.items():
+        trained.append(train(name, candidate, split, settings))
+        progress.advance(label=name)
     challenger = pick_challenger(trained, settings.training.primary_metric)
     stored = store_artifacts(trained, settings)
     champion = register(
@@ -90,7 +100,8 @@ def train_models(
     promote, verdict = auto_verdict(
         comparison, settings.promotion, settings.training.primary_metric
     )
-    publish(report(comparison, trained, f"{policy}; {auto_says(promote, verdict)}"), trained)
+    says = f"{policy}; {auto_says(promote, verdict)}"
+    publish(report(comparison, trained, says), trained, challenger, says)
     summary = TrainingSummary(run_id, dataset.version_id, split, trained, challenger, comparison)
     if challenger.model_id == champion.model_id:
         summary.verdict, summary.champion = "the challenger is the champion already", champion

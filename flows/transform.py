@@ -24,6 +24,7 @@ from tasks.marts.build import BuildPlan
 from tasks.marts.data_tests import DataTest
 from tasks.marts.project import SqlModel
 from tasks.replica import publish_replica
+from tasks.run_names import planned_transform_name, rename_run, transform_run_name
 from tasks.transform import (
     BuildSummary,
     DataTestsFailed,
@@ -75,9 +76,14 @@ def build_graph(
     return summary
 
 
-@flow(name="transform", log_prints=True)
+@flow(name="transform", flow_run_name=transform_run_name, log_prints=True)
 def transform(full_refresh: bool = False) -> BuildSummary | State:
-    """Rebuild marts.features_weekly and its siblings from raw.* (incrementally when it can)."""
+    """Rebuild marts.features_weekly and its siblings from raw.* (incrementally when it can).
+
+    Args:
+        full_refresh: Rebuild every week of every model from raw.*, not only the weeks the
+            newly loaded or replaced files touch.
+    """
     logger = get_run_logger()
     settings = load_settings()
     models, tests, digest = discover_project(settings)
@@ -86,6 +92,7 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
     with writing(settings.warehouse, timeout=timeout):
         decided = plan(settings, models, digest, full_refresh)
+        rename_run(planned_transform_name(decided.mode))
         if decided.mode == "up_to_date":
             summary = BuildSummary(decided)
         else:

@@ -10,6 +10,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
@@ -18,13 +19,14 @@ from prefect.exceptions import MissingContextError
 from prefect.futures import PrefectFuture
 
 from hhcast.config import Settings, load_settings
+from tasks.progress import RunProgress
 from tasks.raw.batches import batches, group_label, groups, split_unchanged
 from tasks.raw.landing import LandedFile, land, list_landing
 from tasks.raw.load import FileOutcome, KnownFiles, StagedFile, known_files, record
 from tasks.raw.prepare import died_reading, stage_files
 from tasks.raw.workers import WorkerDied, WorkerPool, worker_pool
 from warehouse.connection import connect, ensure_schema
-from warehouse.lake import retry_on_io_error
+from warehouse.lake import filesystem, retry_on_io_error, uri_for
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +64,15 @@ def ingest_all(
     one after another (tests and scripts without a Prefect API).
     """
     unchanged, changed = split_unchanged(landed, known)
+    # the UI's progress bar: files prepared, counted per batch sent to the warehouse
+    progress = RunProgress("ingest-progress", len(changed), "Files prepared") if as_tasks else None
     with worker_pool(settings.ingest.worker_processes) as workers:
         staged = _prepared(changed, settings, known, workers, as_tasks)
-        rows = settings.ingest.batch_rows
-        loads = [_record(batch, settings, as_tasks) for batch in batches(staged, rows)]
+        loads = []
+        for batch in batches(staged, settings.ingest.batch_rows):
+            loads.append(_record(batch, settings, as_tasks))
+            if progress is not None:
+                progress.advance(len(batch), label=PurePosixPath(batch[-1].outcome.uri).name)
     return unchanged + [outcome for load in loads for outcome in _value(load)]
 
 
@@ -204,6 +211,7 @@ class IngestSummary:
     """The outcomes of one ingest run, one per landed file."""
 
     outcomes: list[FileOutcome] = field(default_factory=list)
+    landing: str | None = None  # landing's root URI, to show each file's folder relative to it
 
     @property
     def by_status(self) -> Counter[str]:
@@ -228,11 +236,21 @@ class IngestSummary:
             f"{self.rows_quarantined:,} rows quarantined"
         )
 
+    def folder(self, uri: str) -> str:
+        """The folder of a landed file relative to landing (`.` at its top), else its parent."""
+        parent = str(PurePosixPath(uri).parent)
+        root = (self.landing or "").rstrip("/")
+        if root and (parent == root or parent.startswith(root + "/")):
+            return parent[len(root) + 1 :] or "."
+        return PurePosixPath(parent).name or parent
+
     def table(self) -> list[dict[str, object]]:
-        """One row per file that needed work (unchanged files are counted, not listed)."""
+        """One row per file that needed work (unchanged files are counted, not listed); the
+        file by name and folder, so the Prefect UI's table is not scrolled off by long paths."""
         return [
             {
-                "file": o.uri,
+                "file": PurePosixPath(o.uri).name,
+                "folder": self.folder(o.uri),
                 "status": o.status,
                 "layout": o.layout or "",
                 "rows read": o.rows_read,
@@ -253,7 +271,8 @@ class IngestSummary:
             lines.append(f"{'status':<18} {'rows':>9} {'quar.':>6}  file")
         for row in attention[:limit]:
             counts = f"{row['rows read']:>9,} {row['quarantined']:>6,}"
-            lines.append(f"{row['status']:<18} {counts}  {row['file']}")
+            where = row["file"] if row["folder"] == "." else f"{row['folder']}/{row['file']}"
+            lines.append(f"{row['status']:<18} {counts}  {where}")
             if row["error"]:
                 lines.append(f"{'':<18} -> {row['error']}")
         if len(attention) > limit:
@@ -271,3 +290,9 @@ def publish_ingest_summary(summary: IngestSummary) -> None:
         table=summary.table() or [{"file": "(no new or changed files)"}],
         description=f"**Ingest**: {summary.headline()}",
     )
+
+
+def landing_root(settings: Settings) -> str:
+    """Landing's root as the URIs of its files start (a folder's path, or s3://bucket/prefix)."""
+    _, root = filesystem(settings.landing, settings)
+    return uri_for(settings.landing, root)

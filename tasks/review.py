@@ -25,9 +25,23 @@ PAUSE_EXPIRED = "paused and never resumed"
 class PromotionReview(RunInput):
     """The form a reviewer fills in the Prefect UI to resume a paused training run."""
 
-    approve: bool = Field(False, description="Promote the challenger to champion")
-    reviewer: str = Field("", description="Your name, kept in ml.promotions")
-    note: str = Field("", description="Why; kept in ml.promotions")
+    approve: bool = Field(
+        False,
+        description="Tick to make the challenger champion; leave unticked to keep the champion",
+    )
+    reviewer: str = Field(
+        min_length=1, description="Your name (required), kept in ml.promotions as decided_by"
+    )
+    note: str = Field("", description="Why you decided so; kept in ml.promotions")
+
+
+def review_form(markdown: str) -> type[PromotionReview]:
+    """The form with the comparison shown above it.
+
+    No field is given initial data: `with_initial_data` redefines the fields it is given,
+    and their help texts are lost (approve is unticked by default anyway).
+    """
+    return PromotionReview.with_initial_data(description=markdown)
 
 
 def review(comparison: Comparison, auto_says: str, settings: Settings) -> tuple[bool, str, str]:
@@ -39,10 +53,7 @@ def review(comparison: Comparison, auto_says: str, settings: Settings) -> tuple[
         "with approve / reject (the champion-vs-challenger artifact has the numbers)",
         timeout,
     )
-    form = PromotionReview.with_initial_data(
-        description=report(comparison, [comparison.challenger], f"manual; {auto_says}"),
-        approve=False,
-    )
+    form = review_form(report(comparison, [comparison.challenger], f"manual; {auto_says}"))
     try:
         review = pause_flow_run(
             wait_for_input=form,

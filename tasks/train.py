@@ -190,11 +190,20 @@ def _record_rescore(
 
 
 @task(name="publish-comparison", cache_policy=NO_CACHE)
-def publish(markdown: str, trained: list[TrainedCandidate]) -> None:
-    """The side-by-side report and the candidates' table, as Prefect artifacts."""
-    create_markdown_artifact(key="champion-vs-challenger", markdown=markdown)
+def publish(
+    markdown: str, trained: list[TrainedCandidate], challenger: TrainedCandidate, says: str
+) -> None:
+    """The side-by-side report and the candidates' table, as Prefect artifacts; `says` is the
+    policy and what auto would do, the cards' verdict."""
+    create_markdown_artifact(
+        key="champion-vs-challenger",
+        markdown=markdown,
+        description=f"**Champion vs challenger {challenger.model_id}**: {says}",
+    )
     create_table_artifact(
         key="training-candidates",
+        description=f"**Candidates**: {len(trained)} trained; challenger {challenger.model_id} "
+        f"({challenger.algorithm}), backtest MAE {challenger.backtest['mae_mean']:,.1f} HH",
         table=[
             {
                 "model_id": c.model_id,

@@ -149,4 +149,9 @@ def version(settings: Settings, decided: BuildPlan) -> DatasetVersion:
 @task(name="publish-transform-summary", cache_policy=NO_CACHE)
 def publish(summary: BuildSummary) -> None:
     """Show the build in the Prefect UI."""
-    create_markdown_artifact(key="transform-summary", markdown=summary.markdown())
+    verdict = "ok" if summary.ok else "FAILED"
+    create_markdown_artifact(
+        key="transform-summary",
+        markdown=summary.markdown(),
+        description=f"**Transform {verdict}**: {summary.headline()}",
+    )

@@ -61,7 +61,38 @@ def test_prefect_deploy_all_creates_every_deployment():
     # A degraded champion retrains by itself: the train deployment's trigger on the event.
     with get_client(sync_client=True) as client:
         automations = client.read_automations()
-    (retraining,) = [a for a in automations if "hhcast.forecast.degraded" in a.trigger.expect]
-    assert str(retraining.actions[0].deployment_id) == str(deployed["train"].id)
+    retraining = [a for a in automations if a.actions[0].deployment_id == deployed["train"].id]
+    assert [a.trigger.expect for a in retraining] == [{"hhcast.forecast.degraded"}]
     # ... unless the pipeline retrains in the run that raised it
-    assert retraining.trigger.match["hhcast.retrain"] in ("train-deployment", ["train-deployment"])
+    assert retraining[0].trigger.match["hhcast.retrain"] in (
+        "train-deployment", ["train-deployment"]
+    )  # fmt: skip
+    # The UI's run forms explain every parameter (help texts from the flows' docstrings).
+    for name in ("pipeline-daily", "train", "retrain", "forecast", "notify"):
+        properties = deployed[name].parameter_openapi_schema["properties"]
+        assert all(p.get("description") for p in properties.values()), name
+    # Reviewers are told: the notify deployment's automations, one per event.
+    assert deployed["notify"].entrypoint == "flows/notify.py:notify"
+    notifying = {
+        a.name: a for a in automations if a.actions[0].deployment_id == deployed["notify"].id
+    }
+    assert {name: a.trigger.expect for name, a in notifying.items()} == {
+        "hhcast: review waiting": {"prefect.flow-run.Paused"},
+        "hhcast: run failed": {"prefect.flow-run.Failed"},
+        "hhcast: run crashed": {"prefect.flow-run.Crashed"},
+        "hhcast: champion degraded": {"hhcast.forecast.degraded"},
+    }
+    assert all(a.enabled for a in notifying.values())
+
+    def flows_watched(automation) -> list[str]:
+        related = automation.trigger.match_related  # one specification: a flow by name
+        assert related["prefect.resource.role"] == ["flow"]
+        return sorted(related["prefect.resource.name"])
+
+    assert flows_watched(notifying["hhcast: review waiting"]) == ["train"]
+    watched = flows_watched(notifying["hhcast: run failed"])
+    assert "pipeline" in watched and "train" in watched
+    assert "notify" not in watched  # a failed notice must not notify again, and again
+    assert flows_watched(notifying["hhcast: run crashed"]) == watched
+    action = notifying["hhcast: review waiting"].actions[0]
+    assert action.parameters["resource_id"] == "{{ event.resource.id }}"

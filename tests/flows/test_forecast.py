@@ -7,6 +7,7 @@ from datetime import date
 
 import polars as pl
 import pytest
+from prefect.client.orchestration import get_client
 
 from flows.cli import main
 from flows.forecast import forecast
@@ -71,7 +72,10 @@ def test_a_what_if_is_priced_and_kept_out_of_the_planned_forecasts(trainable, ch
         age_fleet=3.1e6, sum_uti_mensal=6000.0, n_aircraft=20, hh_lag_52=300.0,
         hh_rolling_4=310.0,
     )  # fmt: skip
-    summary = forecast(what_if=[week], return_state=True).result()
+    state = forecast(what_if=[week], return_state=True)
+    summary = state.result()
+    with get_client(sync_client=True) as client:  # the run list tells it from a real forecast
+        assert client.read_flow_run(state.state_details.flow_run_id).name == "forecast-what-if"
     (row,) = predictions(trainable, "plan_file = 'what-if'")
     assert row[3] == date(2022, 8, 1) and row[4] is None
     assert summary.weeks["hh_pred"].to_list() == [row[5]]

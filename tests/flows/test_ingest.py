@@ -6,7 +6,11 @@ from datetime import date
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterFlowRunId,
+    ArtifactFilterKey,
+)
 
 from flows.cli import main
 from flows.ingest import ingest
@@ -45,6 +49,22 @@ def test_bad_files_fail_the_run_while_good_files_load(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["ingest-summary"]))
         )
     assert any(a.flow_run_id == state.state_details.flow_run_id for a in artifacts)
+    # What the UI shows: the run's name, and the progress of its files (3 prepared of 3).
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run_id).name == "ingest-landing"
+        (progress,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["ingest-progress"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+            )
+        )
+    assert (progress.flow_run_id, progress.type, float(progress.data)) == (
+        run_id,
+        "progress",
+        100.0,
+    )
+    assert progress.description.startswith("**Files prepared**: 3 of 3")
 
 
 def test_rerun_completes_and_loads_nothing(settings, paths, events_xlsx):

@@ -47,6 +47,9 @@ def test_the_flow_writes_the_page_and_pngs_to_the_lake_and_the_artifact_shows_th
         path.read_bytes() for path in pngs.values()
     )
     assert f"`{page}`" in shown.data
+    # the run is named for its day, the page's day
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(run_id).name == f"report-{page.stem[:10]}"
 
 
 def test_report_out_writes_only_the_page_and_says_where(crafted_warehouse, paths, tmp_path, capsys):

@@ -65,6 +65,22 @@ def test_auto_promotes_over_the_baseline_then_keeps_the_champion_on_a_tie(traina
     first = train_models(return_state=True)
     assert first.is_completed()
     run1 = first.result()
+    # What the UI shows: the run's name, the candidates' progress, the cards' verdicts.
+    run_id = first.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        name = client.read_flow_run(run_id).name
+        cards = {
+            a.key: a
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+            )
+        }
+    assert name == f"train-latest-{settings.promotion.policy}"
+    progress = cards["training-progress"]
+    assert float(progress.data) == 100.0
+    assert progress.description.startswith(f"**Candidates trained**: {len(run1.trained)} of ")
+    assert cards["champion-vs-challenger"].description.startswith("**Champion vs challenger")
+    assert run1.challenger.model_id in cards["training-candidates"].description
     naive = next(c for c in run1.trained if c.algorithm == "naive")
     challenger = run1.challenger
     assert challenger.algorithm != "naive"

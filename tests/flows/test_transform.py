@@ -8,6 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 from built_tables import contents
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from raw_rows import RawWarehouse, event, flight
 
 from flows.ingest import ingest
@@ -66,6 +68,14 @@ def test_a_failing_data_test_stops_the_models_downstream(settings):
     )
     state = transform(return_state=True)
     assert state.is_failed()
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:  # what the UI shows: the name, the verdict
+        name = client.read_flow_run(run_id).name
+        (card,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    assert name == "transform-full"  # not asked for, but the first build is full: so named
+    assert card.description.startswith("**Transform FAILED**: ")
     summary = state.result(raise_on_failure=False)
     assert "staging.stg_aircraft_utilization" in summary.failed[0]
     assert "intermediate.int_aircraft_daily" in summary.skipped

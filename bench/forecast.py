@@ -119,7 +119,7 @@ def figures(scenario: str, drift_from: date) -> dict:
     work = scenario_dir(scenario)
     runs = [json.loads(line) for line in (work / "runs.jsonl").read_text().splitlines()]
     truth = pl.read_csv(work / "truth" / "weekly_expected_hh.csv", try_parse_dates=True)
-    plan_truth = pl.read_csv(work / "truth" / "plan_expected_hh.csv", try_parse_dates=True)
+    plan_truth = _plan_truth(work, [date.fromisoformat(r["week"]) for r in runs if r["week"]])
     weekly = [r for r in runs if r["week"]]
     run_week = {r.get("monitor_run_id"): date.fromisoformat(r["week"]) for r in weekly}
     if None in run_week:  # runs recorded without their monitor run: one per weekly run
@@ -176,6 +176,38 @@ def figures(scenario: str, drift_from: date) -> dict:
         "trainings": len(busy),
     }
     return result
+
+
+def _plan_truth(work: Path, weeks: list[date]):
+    """The oracle under every plan issue delivered: each delivery's truth file holds only its
+    own issues, so they are generated again (into a scratch folder) and kept together once."""
+    import tempfile
+
+    import polars as pl
+
+    from hhcast.sample import generate
+
+    kept = work / "plan_truth_all.csv"
+    if kept.exists():
+        return pl.read_csv(kept, try_parse_dates=True)
+    manifest = json.loads((work / "truth" / "manifest.json").read_text())
+    drift = manifest["drift"]
+    drift_args = (
+        {"drift_from": date.fromisoformat(drift["from"]), "drift_factor": drift["factor"]}
+        if drift["from"] else {}
+    )  # fmt: skip
+    frames = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for monday in weeks:
+            sunday = monday + timedelta(days=6)
+            generate(Path(tmp), preset=manifest["preset"], seed=manifest["seed"],
+                     start=monday, end=sunday, **drift_args)  # fmt: skip
+            frames.append(
+                pl.read_csv(Path(tmp) / "truth" / "plan_expected_hh.csv", try_parse_dates=True)
+            )
+    plans = pl.concat(frames).unique(["plan_issued_at", "week_start"], keep="last")
+    plans.write_csv(kept)
+    return plans
 
 
 def _retrained(work: Path, alert_opened, truth) -> dict:

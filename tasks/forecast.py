@@ -13,17 +13,18 @@ from prefect import task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from hhcast.config import Settings
+from hhcast.config import IntervalSettings, Settings
 from tasks.ml import artifacts, registry
 from tasks.ml.candidates import Forecaster
+from tasks.ml.intervals import recalibrate
 from tasks.ml.registry import ModelRecord
-from tasks.ml.scoring import WHAT_IF, forecast_id, predict_weeks
+from tasks.ml.scoring import LEVELS, WHAT_IF, forecast_id, predict_weeks
 from tasks.train import LAKE_RETRIES
 from warehouse.connection import append, first_row, locked
 
 PREDICTION_COLUMNS = (
     "week_start", "horizon_weeks", "plan_file", "plan_issued_at", "hh_pred", "hh_lower_80",
-    "hh_upper_80", "hh_lower_95", "hh_upper_95",
+    "hh_upper_80", "hh_lower_95", "hh_upper_95", "interval_source", "interval_errors",
 )  # fmt: skip
 
 
@@ -45,8 +46,18 @@ class ForecastSummary:
         made = "new" if self.added else "unchanged (made before)"
         return (
             f"{self.weeks.height} weeks {first} to {last} by {self.model_id}, forecast "
-            f"{self.forecast_id} {made}"
+            f"{self.forecast_id} {made}{self.intervals_note()}"
         )
+
+    def intervals_note(self) -> str:
+        """Whose errors the intervals stand on, as the headline says it."""
+        sources = self.weeks["interval_source"].unique().to_list()
+        if sources == ["monitored"]:
+            n = self.weeks["interval_errors"].max()
+            return f"; intervals from its {n} scored forecasts"
+        if sources == ["backtest"]:
+            return "; intervals from its backtest"
+        return ""
 
     def table(self) -> list[dict]:
         """The weeks as the terminal and the Prefect UI show them."""
@@ -111,8 +122,14 @@ def forecast_weeks(
     champion: ModelRecord, model: Forecaster, weeks: pl.DataFrame, dataset_version: str,
     run_id: str, settings: Settings,
 ) -> ForecastSummary:  # fmt: skip
-    """Predict the weeks and record them, unless the same forecast was recorded before."""
-    predicted = predict_weeks(model, champion, weeks)
+    """Predict the weeks and record them, unless the same forecast was recorded before.
+
+    The intervals are the champion's own scored errors' once it has enough of them
+    (training.intervals.monitored_weeks, min_monitored_errors), its backtest's until then.
+    """
+    with locked(settings.warehouse) as con:
+        intervals = forecast_intervals(con, champion, settings.training.intervals)
+    predicted = predict_weeks(model, intervals, weeks)
     plans = sorted(set(predicted.select("plan_file", "plan_issued_at").iter_rows()))
     identity = forecast_id(champion.model_id, dataset_version, plans)
     if plans == [(WHAT_IF, None)]:  # a what-if is recorded each time it is asked
@@ -135,6 +152,24 @@ def forecast_weeks(
     return ForecastSummary(
         identity, champion.model_id, dataset_version, predicted, 0 if known else rows.height
     )
+
+
+def forecast_intervals(con, champion: ModelRecord, config: IntervalSettings) -> dict | None:
+    """The intervals the champion forecasts with now: recalibrated on its scored forecast
+    errors of the latest `monitored_weeks` weeks when there are enough, else its backtest's."""
+    if config.monitored_weeks == 0:
+        return champion.intervals
+    errors = con.sql(
+        """
+        select error from ml.forecast_errors
+        where model_id = $model
+          and week_start > (select max(week_start) from ml.forecast_errors where model_id = $model)
+                           - to_weeks($weeks)
+        """,
+        params={"model": champion.model_id, "weeks": config.monitored_weeks},
+    ).fetchnumpy()["error"]
+    monitored = recalibrate(errors, LEVELS, config.min_monitored_errors, config.monitored_weeks)
+    return monitored or champion.intervals
 
 
 @task(name="publish-forecast", cache_policy=NO_CACHE)

@@ -10,6 +10,12 @@ the calibration never saw (the `coverage_*` metrics).
 A horizon is the number of weeks from the last week the fit trained on (1 = the next week).
 Horizons with `min_residuals` errors of their own get their own quantile; every other horizon,
 and any beyond the backtest's, uses the pooled one.
+
+Once a champion has forecast for a while, `recalibrate` takes the same quantiles of its own
+scored forecast errors (monitoring's ml.forecast_errors, the latest weeks): those forecasts ran
+on the flight plan as issued, so their errors hold the plan's error, which no backtest on
+actual utilisation can, and they are the weeks as they are now rather than as they were in
+the backtest's years. Each forecast is calibrated only on errors of weeks scored before it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from hhcast.config import IntervalSettings
 
 METHOD = "split-conformal"
 SOURCE = "backtest"  # whose residuals: the backtest folds' out-of-sample weeks
+MONITORED = "monitored"  # ... or the champion's own scored forecasts (recalibrate)
 
 
 def conformal_quantile(residuals: np.ndarray, level: float) -> float | None:
@@ -68,6 +75,37 @@ def calibrate(residuals: pl.DataFrame, settings: IntervalSettings, folds: int) -
         "pooled": _quantiles(pooled, settings),
         "by_horizon": dict(sorted(by_horizon.items(), key=lambda item: int(item[0]))),
     }
+
+
+def recalibrate(
+    errors: np.ndarray, levels: list[float], min_errors: int, weeks: int
+) -> dict | None:
+    """Intervals from a champion's scored forecast errors (forecast - actual), pooled over
+    horizons; None while there are fewer than `min_errors` or too few for a level's quantile
+    (the backtest's intervals stay).
+
+    `weeks` is how far back the errors reach, kept in the result to say what it stood on.
+    """
+    errors = np.asarray(errors, dtype=float)
+    if len(errors) < min_errors:
+        return None
+    pooled = {"n": len(errors), **{level_key(x): conformal_quantile(errors, x) for x in levels}}
+    if any(pooled[level_key(level)] is None for level in levels):
+        return None
+    return {
+        "method": METHOD,
+        "residuals": MONITORED,
+        "weeks": weeks,
+        "levels": list(levels),
+        "min_residuals": min_errors,
+        "pooled": pooled,
+        "by_horizon": {},
+    }
+
+
+def source(intervals: dict | None) -> str | None:
+    """Whose errors an interval stands on: 'backtest', 'monitored', or None for no interval."""
+    return None if intervals is None else intervals.get("residuals", SOURCE)
 
 
 def half_width(intervals: dict | None, level: float, horizon: int) -> float | None:

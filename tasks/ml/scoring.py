@@ -13,8 +13,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from tasks.ml import intervals as conformal
 from tasks.ml.candidates import Forecaster
-from tasks.ml.registry import ModelRecord
 
 LEVELS = (0.8, 0.95)
 WHAT_IF = "what-if"  # the plan_file of forecasts typed in the Prefect UI, never monitored
@@ -29,19 +29,21 @@ def forecast_id(model_id: str, dataset_version: str, plans: list[tuple[str, date
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def predict_weeks(model: Forecaster, champion: ModelRecord, weeks: pl.DataFrame) -> pl.DataFrame:
-    """Each week's forecast and interval bounds, from the model's own calibrated errors.
+def predict_weeks(model: Forecaster, intervals: dict | None, weeks: pl.DataFrame) -> pl.DataFrame:
+    """Each week's forecast and interval bounds, from calibrated errors.
 
-    `weeks` holds week_start, horizon_weeks, plan_file, plan_issued_at and the model's features.
-    A bound is null where the model has no intervals (registered before step 6); a lower bound
-    is never below 0 HH. The interval of horizon h is the one calibrated h weeks past a fit's
-    last training week (tasks/ml/intervals.py), which is what horizon_weeks counts here too.
+    `intervals` are the champion's (tasks/ml/intervals.py): from its backtest, or recalibrated
+    on its scored forecasts; None for a model registered without intervals. `weeks` holds
+    week_start, horizon_weeks, plan_file, plan_issued_at and the model's features. A bound is
+    null where there is no interval; a lower bound is never below 0 HH. The interval of horizon
+    h is the one calibrated h weeks past a fit's last training week, which is what
+    horizon_weeks counts here too.
     """
     predicted = np.asarray(model.predict(weeks), dtype=float)
     horizons = weeks["horizon_weeks"].fill_null(1).to_list()
     columns = {"hh_pred": predicted}
     for level in LEVELS:
-        widths = [champion.half_width(level, int(h)) for h in horizons]
+        widths = [conformal.half_width(intervals, level, int(h)) for h in horizons]
         half = np.array([np.nan if w is None else w for w in widths], dtype=float)
         name = round(level * 100)
         columns[f"hh_lower_{name}"] = np.maximum(predicted - half, 0.0)
@@ -50,4 +52,9 @@ def predict_weeks(model: Forecaster, champion: ModelRecord, weeks: pl.DataFrame)
     return pl.concat(
         [weeks.select("week_start", "horizon_weeks", "plan_file", "plan_issued_at"), bounds],
         how="horizontal",
+    ).with_columns(
+        interval_source=pl.lit(conformal.source(intervals), dtype=pl.String),
+        interval_errors=pl.lit(
+            None if intervals is None else intervals["pooled"]["n"], dtype=pl.Int32
+        ),
     )

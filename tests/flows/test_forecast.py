@@ -60,6 +60,9 @@ def test_the_champion_forecasts_every_planned_week_once(trainable, champion):
     for *_, pred, low80, up80, low95, up95 in rows:
         assert 0 <= low95 <= low80 <= pred <= up80 <= up95
     assert all("flight_plan_issued_" in r[2] for r in rows)
+    # a new champion's forecasts stand on its backtest's errors: none of its own are scored yet
+    assert set(summary.weeks["interval_source"]) == {"backtest"}
+    assert summary.headline().endswith("intervals from its backtest")
 
     again = forecast(return_state=True).result()
     assert again.added == 0 and again.forecast_id == summary.forecast_id

@@ -22,6 +22,10 @@ create table if not exists ml.predictions (
     made_at         timestamptz not null,
     primary key (forecast_id, week_start)
 );
+-- whose errors the intervals stand on: 'backtest' (the model's backtest folds) or 'monitored'
+-- (its own scored forecasts of the latest weeks), and how many (added by `alter` for older files)
+alter table ml.predictions add column if not exists interval_source varchar;
+alter table ml.predictions add column if not exists interval_errors integer;
 
 -- Monitoring: each earlier forecast week scored once its actuals are complete.
 create table if not exists ml.forecast_errors (

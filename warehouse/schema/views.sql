@@ -2,7 +2,8 @@
 -- changed definition reaches an existing warehouse.
 
 -- The forecast ledger: every forecast week (what-if ones aside) with the champion that made
--- it, who had made it champion and why, its prediction and intervals, and, once the week is
+-- it, who had made it champion and why, its prediction and intervals (and whose errors they
+-- stand on: the model's backtest, or its own monitored forecasts), and, once the week is
 -- complete, the actual, the error and the drift the monitor run that scored it measured.
 -- "What was champion on date X, and how did it do?":
 --   select * from ml.forecast_ledger where made_at::date = 'X' order by week_start
@@ -59,6 +60,7 @@ final as (
         f.hh_upper_80,
         f.hh_lower_95,
         f.hh_upper_95,
+        f.interval_source,
         e.hh_actual,
         e.error,
         e.abs_error,

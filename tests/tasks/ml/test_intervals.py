@@ -10,7 +10,14 @@ import polars as pl
 import pytest
 
 from hhcast.config import IntervalSettings
-from tasks.ml.intervals import calibrate, conformal_quantile, coverage, half_width, horizons
+from tasks.ml.intervals import (
+    calibrate,
+    conformal_quantile,
+    coverage,
+    half_width,
+    horizons,
+    recalibrate,
+)
 
 SETTINGS = IntervalSettings(levels=[0.8, 0.95], min_residuals=20)
 
@@ -83,3 +90,13 @@ def test_levels_outside_zero_to_one_are_refused(levels):
 def test_fewer_than_twenty_residuals_cannot_be_configured():
     with pytest.raises(ValueError, match="greater than or equal to 20"):
         IntervalSettings(min_residuals=10)
+
+
+def test_recalibration_takes_the_conformal_quantiles_of_the_scored_errors_pooled():
+    errors = np.arange(1.0, 41.0) * np.where(np.arange(40) % 2, 1, -1)  # signs do not matter
+    intervals = recalibrate(errors, [0.8, 0.95], min_errors=20, weeks=52)
+    assert intervals["residuals"] == "monitored" and intervals["pooled"]["n"] == 40
+    assert intervals["pooled"]["0.8"] == 33.0  # ceil(41 * 0.8) = 33rd smallest |error|
+    assert intervals["pooled"]["0.95"] == 39.0  # ceil(41 * 0.95) = 39th
+    assert half_width(intervals, 0.8, 1) == half_width(intervals, 0.8, 9) == 33.0
+    assert recalibrate(errors[:19], [0.8, 0.95], min_errors=20, weeks=52) is None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import polars as pl
 import pytest
 
 from tasks.ml.candidates import NaiveForecaster
-from tasks.ml.registry import ModelRecord
 from tasks.ml.scoring import WHAT_IF, forecast_id, predict_weeks
 
 INTERVALS = {
@@ -16,17 +15,6 @@ INTERVALS = {
     "pooled": {"n": 52, "0.8": 40.0, "0.95": 70.0},
     "by_horizon": {"1": {"n": 24, "0.8": 25.0, "0.95": 50.0}},
 }  # fmt: skip
-
-
-def champion(intervals: dict | None = INTERVALS) -> ModelRecord:
-    day = date(2022, 6, 20)
-    return ModelRecord(
-        model_id="naive-1", candidate="naive_last_year", algorithm="naive",
-        features=["hh_lag_52"], dataset_version="v1", train_start=date(2019, 7, 1),
-        train_end=day, holdout_start=day, holdout_end=day, metrics={}, artifact_uri="x",
-        artifact_sha256="y", created_at=datetime.now(UTC), status="champion",
-        intervals=intervals,
-    )  # fmt: skip
 
 
 def planned(lags: list[float]) -> pl.DataFrame:
@@ -43,7 +31,7 @@ def planned(lags: list[float]) -> pl.DataFrame:
 
 
 def test_each_week_gets_its_forecast_and_the_interval_of_its_horizon():
-    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), champion(), planned([500.0, 600.0]))
+    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), INTERVALS, planned([500.0, 600.0]))
     first, second = weeks.iter_rows(named=True)
     assert first["hh_pred"] == 500.0 and second["hh_pred"] == 600.0
     # horizon 1 has its own quantiles; horizon 2 takes the pooled ones
@@ -55,14 +43,14 @@ def test_each_week_gets_its_forecast_and_the_interval_of_its_horizon():
 
 
 def test_a_lower_bound_never_goes_below_zero_hours():
-    (week,) = predict_weeks(NaiveForecaster("hh_lag_52"), champion(), planned([30.0])).iter_rows(
+    (week,) = predict_weeks(NaiveForecaster("hh_lag_52"), INTERVALS, planned([30.0])).iter_rows(
         named=True
     )
     assert week["hh_lower_95"] == 0.0 and week["hh_upper_95"] == 80.0
 
 
 def test_a_model_without_intervals_forecasts_with_empty_bounds():
-    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), champion(None), planned([500.0]))
+    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), None, planned([500.0]))
     assert weeks["hh_pred"].to_list() == [500.0]
     assert weeks["hh_lower_80"].to_list() == [None] and weeks["hh_upper_95"].to_list() == [None]
 
@@ -81,7 +69,16 @@ def test_a_forecast_is_one_champion_on_one_dataset_version_and_plan_issues():
 
 @pytest.mark.parametrize("level", [0.8, 0.95])
 def test_the_interval_is_symmetric_around_the_forecast(level):
-    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), champion(), planned([1000.0] * 3))
+    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), INTERVALS, planned([1000.0] * 3))
     name = round(level * 100)
     lower, upper = weeks[f"hh_lower_{name}"], weeks[f"hh_upper_{name}"]
     assert ((weeks["hh_pred"] - lower) - (upper - weeks["hh_pred"])).abs().max() == 0
+
+
+def test_each_week_records_whose_errors_its_interval_stands_on():
+    weeks = predict_weeks(NaiveForecaster("hh_lag_52"), INTERVALS, planned([500.0, 600.0]))
+    assert weeks["interval_source"].to_list() == ["backtest", "backtest"]
+    assert weeks["interval_errors"].to_list() == [52, 52]
+    bare = predict_weeks(NaiveForecaster("hh_lag_52"), None, planned([500.0]))
+    assert bare["interval_source"].to_list() == [None]
+    assert bare["interval_errors"].to_list() == [None]

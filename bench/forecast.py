@@ -139,7 +139,8 @@ def figures(scenario: str, drift_from: date) -> dict:
     ]  # fmt: skip
     errors = _read(
         work,
-        "select e.*, m.algorithm from ml.forecast_errors e join ml.models m using (model_id)",
+        "select e.*, m.algorithm, p.interval_source from ml.forecast_errors e "
+        "join ml.models m using (model_id) join ml.predictions p using (forecast_id, week_start)",
     ).join(truth, on="week_start")
     weeks = errors["week_start"].n_unique()
     result["coverage"] = {
@@ -149,6 +150,13 @@ def figures(scenario: str, drift_from: date) -> dict:
         "horizon_1": {
             k: errors.filter(pl.col("horizon_weeks") == 1)[f"in_{k}"].mean() for k in ("80", "95")
         },
+        # whose errors the intervals stood on: the champion's backtest, or its own monitored
+        # forecasts once it had enough of them
+        "by_interval_source": {
+            source: {"forecasts": group.height, "weeks": group["week_start"].n_unique(),
+                     "80": group["in_80"].mean(), "95": group["in_95"].mean()}
+            for (source,), group in errors.group_by("interval_source")
+        },  # fmt: skip
     }
     by_horizon = (
         errors.join(plan_truth.select("plan_issued_at", "week_start", "expected_hh")

@@ -153,10 +153,8 @@ def figures(scenario: str, drift_from: date) -> dict:
         # whose errors the intervals stood on: the champion's backtest, or its own monitored
         # forecasts once it had enough of them
         "by_interval_source": {
-            source: {"forecasts": group.height, "weeks": group["week_start"].n_unique(),
-                     "80": group["in_80"].mean(), "95": group["in_95"].mean()}
-            for (source,), group in errors.group_by("interval_source")
-        },  # fmt: skip
+            source: _coverage(group) for (source,), group in errors.group_by("interval_source")
+        },
     }
     by_horizon = (
         errors.join(plan_truth.select("plan_issued_at", "week_start", "expected_hh")
@@ -184,6 +182,15 @@ def figures(scenario: str, drift_from: date) -> dict:
         "trainings": len(busy),
     }
     return result
+
+
+def _coverage(errors) -> dict:
+    return {
+        "forecasts": errors.height,
+        "weeks": errors["week_start"].n_unique(),
+        "80": errors["in_80"].mean(),
+        "95": errors["in_95"].mean(),
+    }
 
 
 def _plan_truth(work: Path, weeks: list[date]):

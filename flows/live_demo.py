@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from flows import stack_state
 from flows.processes import stop_tree
-from flows.stack_state import HOME, StackState, read_state
+from flows.stack_state import StackState, read_state
 
 DELIVERED_EVENT = "hhcast.landing.delivered"
 PIPELINE = "pipeline/pipeline-daily"  # the deployment whose trigger answers DELIVERED_EVENT
@@ -74,6 +75,8 @@ def run_live(options: LiveOptions) -> int:
         print("--review: the running stack's promotion.policy decides (it was started before)")
     reset_folder(options.folder)
     started = stack = None
+    # Ctrl-C, and SIGTERM like it, ends the wait for the current run wherever it is
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         if running is None:
@@ -82,7 +85,8 @@ def run_live(options: LiveOptions) -> int:
         stack = running
         _print_header(options, plan, running, started is not None)
         _loop(options, plan, running)
-        print("the sample ran out: every week is delivered")
+        last = plan.weeks[-1]
+        print(f"done: {len(plan.weeks)} weeks delivered, the last the week of {last}")
         return 0
     except KeyboardInterrupt:
         print("\nstopping: no more deliveries", flush=True)
@@ -155,7 +159,7 @@ def reset_folder(folder: Path) -> None:
 def _running_stack(folder: Path) -> StackState | None:
     """The stack running here, if it serves the demo's warehouse; a stack serving another one
     cannot run the demo's deliveries (its worker's settings are fixed when it starts)."""
-    running = read_state(HOME)
+    running = read_state(stack_state.HOME)
     if running is None:
         return None
     ours = str((folder / "warehouse" / "hhcast.duckdb").resolve())
@@ -170,8 +174,9 @@ def _running_stack(folder: Path) -> StackState | None:
 
 def _start_stack(options: LiveOptions) -> tuple[subprocess.Popen, StackState]:
     """Start `hhcast stack` for the demo, its output in .prefect/stack-live.log; wait for it."""
-    HOME.mkdir(exist_ok=True)
-    log = HOME / "stack-live.log"
+    home = stack_state.HOME
+    home.mkdir(exist_ok=True)
+    log = home / "stack-live.log"
     env = dict(os.environ)
     if options.review:
         env["HHCAST_PROMOTION__POLICY"] = "manual"
@@ -187,7 +192,7 @@ def _start_stack(options: LiveOptions) -> tuple[subprocess.Popen, StackState]:
         if supervisor.poll() is not None:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise LiveDemoError(f"hhcast stack exited with {supervisor.returncode}:\n{tail}")
-        state = read_state(HOME)
+        state = read_state(stack_state.HOME)
         if state is not None and state.pid == supervisor.pid and state.ready:
             return supervisor, state
         time.sleep(0.5)

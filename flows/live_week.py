@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hhcast.config import load_settings
@@ -71,8 +71,10 @@ class WeekReader:
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
             flow_run_filter=FlowRunFilter(
+                # started by the event: due at once, unlike the schedule's runs, due at 05:00
                 expected_start_time=FlowRunFilterExpectedStartTime(
-                    after_=emitted_at - timedelta(seconds=2)
+                    after_=emitted_at - timedelta(seconds=2),
+                    before_=datetime.now(UTC) + timedelta(seconds=60),
                 )
             ),
             sort=FlowRunSort.EXPECTED_START_TIME_ASC,

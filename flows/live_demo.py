@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from flows import stack_state
+from flows.live_week import LiveDemoError
 from flows.processes import stop_tree
 from flows.stack_state import StackState, read_state
 
@@ -34,10 +35,6 @@ PIPELINE = "pipeline/pipeline-daily"  # the deployment whose trigger answers DEL
 MARKER = "live-demo.json"  # what says a folder is a live demo's own, so it may be reset
 STACK_START_SECONDS = 300
 RUN_APPEARS_SECONDS = 60  # an event's automation starts its run within a second or two
-
-
-class LiveDemoError(RuntimeError):
-    """The live demo cannot start as asked; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -74,15 +71,15 @@ def run_live(options: LiveOptions) -> int:
     if options.review and running:
         print("--review: the running stack's promotion.policy decides (it was started before)")
     reset_folder(options.folder)
-    started = stack = None
+    started = None
     # Ctrl-C, and SIGTERM like it, ends the wait for the current run wherever it is
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         if running is None:
-            started, running = _start_stack(options)
+            started = _start_stack(options)
+            running = _wait_for_stack(started)
         os.environ["PREFECT_API_URL"] = running.api_url  # before Prefect is imported
-        stack = running
         _print_header(options, plan, running, started is not None)
         _loop(options, plan, running)
         last = plan.weeks[-1]
@@ -94,11 +91,11 @@ def run_live(options: LiveOptions) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         if started is not None:
-            _stop_stack(started, stack)
+            _stop_stack(started, running)
 
 
 def _loop(options: LiveOptions, plan, stack: StackState) -> None:
-    from flows.live_week import WeekReader
+    from flows.live_week import WeekReader  # it imports Prefect: after PREFECT_API_URL is set
 
     folder = options.folder
     reader = WeekReader(stack.ui_url)
@@ -172,8 +169,8 @@ def _running_stack(folder: Path) -> StackState | None:
     return running
 
 
-def _start_stack(options: LiveOptions) -> tuple[subprocess.Popen, StackState]:
-    """Start `hhcast stack` for the demo, its output in .prefect/stack-live.log; wait for it."""
+def _start_stack(options: LiveOptions) -> subprocess.Popen:
+    """Start `hhcast stack` for the demo, its output in .prefect/stack-live.log."""
     home = stack_state.HOME
     home.mkdir(exist_ok=True)
     log = home / "stack-live.log"
@@ -183,10 +180,15 @@ def _start_stack(options: LiveOptions) -> tuple[subprocess.Popen, StackState]:
     command = [sys.executable, "-m", "flows.cli", "stack", "--port", str(options.port)]
     print(f"starting hhcast stack on port {options.port} (log {log}; 35-100 s) ...", flush=True)
     with log.open("ab") as out:
-        supervisor = subprocess.Popen(
+        return subprocess.Popen(
             command, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the demo, which stops the stack in order
         )  # fmt: skip
+
+
+def _wait_for_stack(supervisor: subprocess.Popen) -> StackState:
+    """The stack the demo started, once ready; its log's end if it exits or stays silent."""
+    log = stack_state.HOME / "stack-live.log"
     deadline = time.monotonic() + STACK_START_SECONDS
     while time.monotonic() < deadline:
         if supervisor.poll() is not None:
@@ -194,9 +196,8 @@ def _start_stack(options: LiveOptions) -> tuple[subprocess.Popen, StackState]:
             raise LiveDemoError(f"hhcast stack exited with {supervisor.returncode}:\n{tail}")
         state = read_state(stack_state.HOME)
         if state is not None and state.pid == supervisor.pid and state.ready:
-            return supervisor, state
+            return state
         time.sleep(0.5)
-    stop_tree(supervisor.pid)
     raise LiveDemoError(f"hhcast stack did not come up in {STACK_START_SECONDS} s; see {log}")
 
 

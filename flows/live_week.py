@@ -18,6 +18,10 @@ from warehouse.connection import connect
 FINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
+class LiveDemoError(RuntimeError):
+    """The live demo cannot go on as asked; the message says what to do."""
+
+
 @dataclass
 class WeekReader:
     """Finds each delivery's pipeline run, waits for it, and says what it did."""
@@ -38,7 +42,7 @@ class WeekReader:
             run = self._new_run(client, deployment_id, emitted_at)
             while run is None:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(
+                    raise LiveDemoError(
                         f"no {deployment} run started within {appears_within:.0f} s of the "
                         "delivery's event: is its trigger deployed (prefect.yaml, the UI's "
                         "Automations page)?"

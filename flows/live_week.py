@@ -89,6 +89,8 @@ class WeekReader:
         """One line: the run's state and time, then what the warehouse says it did."""
         seconds = run.total_run_time.total_seconds() if run.total_run_time else 0.0
         head = f"{label:<10} pipeline {run.state.name.lower()} in {seconds:.0f} s"
+        if run.state.type.value != "COMPLETED" and run.state.message:
+            head += f" ({run.state.message[:160]})"  # the UI's run page has the rest
         if run.start_time is None:
             return head
         return " | ".join([head, *what_the_run_did(run.start_time)])

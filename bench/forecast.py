@@ -64,27 +64,27 @@ def run(args: argparse.Namespace) -> list[dict]:
         work.mkdir(parents=True)
     _environment(work)
     from flows.pipeline import pipeline
-    from hhcast.sample import generate
+    from hhcast.deliveries import Drift, WeeklyDeliveries, mondays
 
     drift_from = date.fromisoformat(args.drift_from)
-    drift = (
-        {"drift_from": drift_from, "drift_factor": args.factor} if args.scenario == "drift" else {}
-    )
     first_monday = drift_from - timedelta(weeks=args.weeks_before)
-    weeks = [first_monday + timedelta(weeks=k) for k in range(args.weeks_before + args.weeks_after)]
+    plan = WeeklyDeliveries(
+        args.preset, 7, first_monday - timedelta(days=1),
+        mondays(first_monday, args.weeks_before + args.weeks_after),
+        Drift(drift_from, args.factor) if args.scenario == "drift" else None,
+    )  # fmt: skip
     runs = [json.loads(line) for line in log.read_text().splitlines()] if args.resume else []
     if not runs:
-        generate(work, preset=args.preset, end=first_monday - timedelta(days=1), **drift)
+        plan.history(work)
         started = time.perf_counter()
         pipeline(return_state=True)
         runs.append({"week": None, "seconds": round(time.perf_counter() - started, 2)})
         log.write_text(json.dumps(runs[0]) + "\n")
     done = {r["week"] for r in runs}
-    for monday in weeks:
+    for monday in plan.weeks:
         if monday.isoformat() in done:
             continue
-        sunday = monday + timedelta(days=6)
-        generate(work, preset=args.preset, start=monday.replace(day=1), end=sunday, **drift)
+        plan.deliver(work, monday)
         started = time.perf_counter()
         state = pipeline(return_state=True)
         seconds = time.perf_counter() - started
@@ -319,15 +319,13 @@ def speed(scenario: str, deliver: date) -> dict:
 
     floor = statistics.median(timed(empty) for _ in range(3))
     monitored, forecasted = timed(monitor), timed(forecast)
-    from hhcast.sample import generate
+    from hhcast.deliveries import Drift, WeeklyDeliveries
 
     drift = json.loads((work / "truth" / "manifest.json").read_text())["drift"]
-    drift_args = (
-        {"drift_from": date.fromisoformat(drift["from"]), "drift_factor": drift["factor"]}
-        if drift["from"] else {}
-    )  # fmt: skip
-    generate(copy, preset="medium", start=deliver.replace(day=1), end=deliver + timedelta(6),
-             **drift_args)  # fmt: skip
+    drifting = Drift(date.fromisoformat(drift["from"]), drift["factor"]) if drift["from"] else None
+    WeeklyDeliveries("medium", 7, deliver - timedelta(days=1), (deliver,), drifting).deliver(
+        copy, deliver
+    )
     started = time.perf_counter()
     cli = subprocess.run([sys.executable, "-m", "flows.cli", "run"], capture_output=True, text=True)
     cycle = time.perf_counter() - started

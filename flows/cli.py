@@ -22,6 +22,7 @@ prepare_environment()
 # The generator writes landing/ and truth/ under it: data/landing is hhcast.yaml's landing, so
 # the demo's sample is what `hhcast ingest` and the stack's deployments read too.
 DEMO_DIR = Path("data")
+LIVE_DIR = DEMO_DIR / "live"  # the live demo's own landing, lake and warehouse
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +124,28 @@ def _parser() -> argparse.ArgumentParser:
         "pipeline",
     )
     demo.add_argument("--preset", choices=["small", "medium", "large"], default="medium")
+    demo.add_argument(
+        "--live", action="store_true",
+        help=f"the loop running by itself: start the stack, then deliver a week of exports "
+        f"into {LIVE_DIR / 'landing'} every --every seconds for the deployed pipeline",
+    )  # fmt: skip
+    demo.add_argument("--every", type=_seconds, default=30.0,
+                      help="--live: seconds between deliveries (default 30)")  # fmt: skip
+    demo.add_argument("--weeks", type=int, help="--live: stop after N weeks (default: all)")
+    demo.add_argument(
+        "--review",
+        action="store_true",
+        help="--live: each training waits for your approval in the UI",
+    )
+    demo.add_argument(
+        "--drift-from",
+        type=date.fromisoformat,
+        help="--live: the Monday the drift starts (default: the preset's)",
+    )
+    demo.add_argument("--dir", type=Path, default=LIVE_DIR,
+                      help=f"--live: the demo's own folder (default {LIVE_DIR})")  # fmt: skip
+    demo.add_argument("--port", type=int, default=DEFAULT_PORT,
+                      help="--live: the port of the stack it starts")  # fmt: skip
     demo.set_defaults(run=_demo)
 
     stack = commands.add_parser(
@@ -436,7 +459,16 @@ def _duration(span) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def _seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds >= 0:  # NaN too
+        raise argparse.ArgumentTypeError(f"{text} is no number of seconds >= 0")
+    return seconds
+
+
 def _demo(args: argparse.Namespace) -> int:
+    if args.live:
+        return _live_demo(args)
     from flows.pipeline import pipeline
 
     hide_tracebacks_on_console()
@@ -482,6 +514,20 @@ def _demo(args: argparse.Namespace) -> int:
     )
     print("             hhcast models")
     return 1 if failed else 0
+
+
+def _live_demo(args: argparse.Namespace) -> int:
+    from flows.live_demo import LiveDemoError, LiveOptions, run_live
+
+    options = LiveOptions(
+        folder=args.dir, every=args.every, weeks=args.weeks, preset=args.preset,
+        review=args.review, port=args.port, drift_from=args.drift_from,
+    )  # fmt: skip
+    try:
+        return run_live(options)
+    except LiveDemoError as exc:
+        print(f"hhcast demo --live: {exc}", file=sys.stderr)
+        return CONFIGURATION
 
 
 def _stack(args: argparse.Namespace) -> int:

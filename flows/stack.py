@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from flows.processes import alive, port_is_free, start_logged, stop_tree, wait_for_health
@@ -56,7 +57,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
         return CONFIGURATION
     settings = load_settings()  # a config mistake stops it before anything starts
     home.mkdir(parents=True, exist_ok=True)
-    state = StackState(pid=os.getpid(), port=port)
+    state = StackState(pid=os.getpid(), port=port, warehouse=str(settings.warehouse.path.resolve()))
     write_state(home, state)
     env = _environment(home, state.api_url)
     started = time.monotonic()
@@ -80,7 +81,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
             Path.cwd(), home / "worker.log",
         )  # fmt: skip
         _wait_for_worker(state.api_url, processes["worker"], home)
-        write_state(home, StackState(pid=state.pid, port=port, ready=True))
+        write_state(home, replace(state, ready=True))
         _print_ready(state, settings, home, time.monotonic() - started)
         return _supervise(processes, home)
     except KeyboardInterrupt:

@@ -25,6 +25,7 @@ class StackState:
     pid: int
     port: int
     ready: bool = False  # server healthy, deployments made, worker polling
+    warehouse: str | None = None  # the DuckDB file its worker's runs write (absolute)
 
     @property
     def ui_url(self) -> str:

@@ -47,6 +47,15 @@ def test_prefect_deploy_all_creates_every_deployment():
         "source": None, "full_refresh": False, "promotion": None, "retrain": False,
     }  # fmt: skip
     assert [s.schedule.cron for s in pipeline.schedules] == ["0 5 * * *"]
+    # ... and whenever new exports announce themselves (a file-drop script, the live demo)
+    with get_client(sync_client=True) as client:
+        delivered = [
+            a for a in client.read_automations() if a.actions[0].deployment_id == pipeline.id
+        ]
+    assert [a.trigger.expect for a in delivered] == [{"hhcast.landing.delivered"}]
+    assert delivered[0].trigger.match["prefect.resource.id"] in (
+        "hhcast.landing.*", ["hhcast.landing.*"]
+    )  # fmt: skip
     assert deployed["transform"].entrypoint == "flows/transform.py:transform"
     assert deployed["train"].entrypoint == "flows/train.py:train_models"
     assert deployed["train"].parameters == {"dataset_version": None, "promotion": None}

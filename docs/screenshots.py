@@ -6,50 +6,32 @@ In a throw-away project folder (the code linked, a `small` sample, a fresh `.pre
 starts `hhcast stack` on a free port, runs `hhcast run --promotion never` through it (the
 first training installs the naive baseline as champion and only records ridge, so there is a
 challenger to review), starts a `manual` training from the train deployment as the UI's
-Custom run would and waits until it is Paused for review and notify has told about it. Then
-it opens the UI's pages in headless Chromium (Debian's /usr/bin/chromium driven by
-playwright: no browser download), waits on each until it shows its text and its images (not
-a spinner), saves it full-page at 1400 px wide, answers the review in its own form (approve,
-reviewer `docs`) and stops the stack, checking that nothing it started is left. Training uses
-two quick candidates (naive and ridge): about three minutes in all. Needs
-`apt-get install chromium` once.
+Custom run would, and waits until it is Paused and notify has told about it (docs/served.py).
+Then it opens the UI's pages in headless Chromium (Debian's /usr/bin/chromium driven by
+playwright: no browser download), waits on each until its own text shows and its images have
+loaded (a page still loading shows neither), saves it full-page at 1400 px wide, approves the
+review in its form as reviewer `docs`, and stops the stack, checking that nothing it started
+is left. Training uses two quick candidates (naive and ridge): about 3.5 minutes in all on a
+busy 2-core machine. Needs `apt-get install chromium` once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.processes import alive, descendants, free_port, stop_tree  # noqa: E402
-from hhcast.sample import generate  # noqa: E402
+from docs.served import Served, Stack, project_folder, serve_runs  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
-HHCAST = str(Path(sys.executable).parent / "hhcast")
-RUN_LINK = re.compile(r"run: http://\S+/runs/flow-run/([0-9a-f-]{36})")
-VERSION = re.compile(r"dataset version ([0-9a-f]{16})")
 WIDTH, HEIGHT = 1400, 900
 REVIEWER = "docs"
-# The naive baseline, which the first training installs as champion, and ridge, which beats
-# it on the small sample: a quick training, and a challenger to review.
-CANDIDATES = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
-READY_SECONDS = 300  # the stack takes 35-100 s on a busy 2-core machine
-RUN_SECONDS = 300  # a deployment run: the worker starts a process, imports, trains
 PAGE_MS = 60_000  # a page of the UI: the app loaded, its data fetched and drawn
 # The scrolling parts of a page (the app scrolls inside its layout, not the window): how much
 # taller than the viewport the tallest one is, so a "full page" can show all of it.
@@ -74,18 +56,6 @@ class Shot:
     as_list: bool = False  # artifacts as a list: their descriptions in full, not cut short
 
 
-@dataclass(frozen=True)
-class Served:
-    """What the runs left on the stack's server, by id, for the pages' routes."""
-
-    pipeline: str  # the `hhcast run` pipeline run
-    pipeline_name: str
-    review: str  # the paused manual training run
-    review_name: str
-    train_deployment: str
-    report_artifact: str
-
-
 SHOTS = (
     Shot("pipeline-run", "/runs/flow-run/{pipeline}",
          ("{pipeline_name}", "Completed", "Finished in state Completed()")),
@@ -107,142 +77,6 @@ SHOTS = (
     Shot("review", "/runs/flow-run/{review}",
          ("Resume Flow Run", "Approve", "Reviewer", "Your name (required)"), button="Resume"),
 )  # fmt: skip
-
-
-def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh-clone-like project with a small sample; the environment to run hhcast in."""
-    project = base / "project"
-    project.mkdir()
-    for name in ("prefect.yaml", "hhcast.yaml"):
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
-        (project / name).symlink_to(ROOT / name)
-    generate(base / "sample", preset="small", seed=7)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
-    return project, {
-        **clean,
-        "HHCAST_LANDING": str(base / "sample" / "landing"),
-        "HHCAST_LAKE": str(base / "lake"),
-        "HHCAST_WAREHOUSE": str(base / "warehouse" / "hhcast.duckdb"),
-        "HHCAST_INGEST__WORKER_PROCESSES": "0",
-        "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
-        "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "2",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "XDG_CACHE_HOME": str(base / "cache"),
-        "XDG_STATE_HOME": str(base / "state"),
-    }
-
-
-class Stack:
-    """`hhcast stack` started in the project for the block, stopped after it with nothing left."""
-
-    def __init__(self, project: Path, env: dict[str, str], output: Path) -> None:
-        self.project, self.env, self.output = project, env, output
-        self.port = free_port()
-        self.ui_url = f"http://127.0.0.1:{self.port}"
-        self.api_url = f"{self.ui_url}/api"
-
-    def __enter__(self) -> Stack:
-        with self.output.open("wb") as out:
-            self.supervisor = subprocess.Popen(
-                [HHCAST, "stack", "--port", str(self.port)], cwd=self.project, env=self.env,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        try:
-            self._wait_until_ready()
-        except BaseException:
-            stop_tree(self.supervisor.pid)
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        started = [self.supervisor.pid, *descendants(self.supervisor.pid)]
-        try:
-            self.hhcast("stack", "stop")
-            self.supervisor.wait(timeout=60)
-        finally:
-            if self.supervisor.poll() is None:
-                stop_tree(self.supervisor.pid)
-        left = [pid for pid in started if alive(pid)]
-        if left:
-            raise RuntimeError(f"the stack left processes behind: {left}")
-
-    def hhcast(self, *args: str) -> str:
-        """Run an hhcast command in the project (it uses the stack); its output."""
-        done = subprocess.run([HHCAST, *args], cwd=self.project, env=self.env,
-                              capture_output=True, text=True, timeout=900)  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"hhcast {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-        return done.stdout
-
-    @contextmanager
-    def client(self) -> Iterator:
-        """A synchronous Prefect client of the stack's API."""
-        from prefect.client.orchestration import get_client
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
-            yield c
-
-    def wait_for(self, run_id: str, state: str) -> None:
-        """Wait until the run is in `state` (a state type, e.g. PAUSED); fail on another end."""
-        deadline = time.monotonic() + RUN_SECONDS
-        while time.monotonic() < deadline:
-            with self.client() as client:
-                now = client.read_flow_run(run_id).state
-            if now is not None and now.type.value == state:
-                return
-            if now is not None and now.is_final():
-                raise RuntimeError(f"run {run_id} ended {now.name}: {now.message}")
-            time.sleep(1)
-        raise RuntimeError(f"run {run_id} not {state} after {RUN_SECONDS} s")
-
-    def latest_artifact(self, key: str) -> str | None:
-        """The id of the newest artifact under `key`, if any."""
-        with self.client() as client:
-            found = client.read_latest_artifacts()
-        return next((str(a.latest_id) for a in found if a.key == key), None)
-
-    def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + READY_SECONDS
-        state_file = self.project / ".prefect" / "stack.json"
-        while time.monotonic() < deadline:
-            if self.supervisor.poll() is not None:
-                raise RuntimeError(f"hhcast stack exited:\n{self.output.read_text()}")
-            try:
-                if json.loads(state_file.read_text()).get("ready"):
-                    return
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.5)
-        log = self.output.read_text()
-        raise RuntimeError(f"hhcast stack not ready in {READY_SECONDS} s\n{log}")
-
-
-def serve_runs(stack: Stack) -> Served:
-    """`hhcast run` through the stack, then a manual review from the train deployment, left
-    Paused once notify has published its notice."""
-    out = stack.hhcast("run", "--promotion", "never")
-    (pipeline,) = RUN_LINK.findall(out)
-    version = VERSION.search(out)
-    with stack.client() as client:
-        deployment = client.read_deployment_by_name("train/train")
-        review = client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"dataset_version": version and version.group(1), "promotion": "manual"},
-        )
-    stack.wait_for(str(review.id), "PAUSED")
-    deadline = time.monotonic() + RUN_SECONDS
-    while stack.latest_artifact("review-waiting") is None:  # the automation's notify run
-        if time.monotonic() > deadline:
-            raise RuntimeError("notify published no review-waiting notice")
-        time.sleep(1)
-    with stack.client() as client:
-        names = {i: client.read_flow_run(i).name for i in (pipeline, review.id)}
-    return Served(
-        pipeline, names[pipeline], str(review.id), names[review.id], str(deployment.id),
-        stack.latest_artifact("forecast-report") or "none",
-    )  # fmt: skip
 
 
 def take(page, ui_url: str, shot: Shot, served: Served, out: Path) -> str:
@@ -303,18 +137,28 @@ def capture(out: Path, base: Path) -> dict[str, str]:
     """Serve hhcast in a project under `base`, save every shot in `out`; each page's text."""
     from playwright.sync_api import sync_playwright
 
+    started = time.monotonic()
+
+    def say(what: str) -> None:
+        print(f"{time.monotonic() - started:5.0f} s  {what}", flush=True)
+
     out.mkdir(parents=True, exist_ok=True)
     project, env = project_folder(base)
     texts = {}
     with Stack(project, env, base / "stack.out") as stack:
+        say(f"hhcast stack is up at {stack.ui_url}")
         served = serve_runs(stack)
+        say(f"{served.pipeline_name} done, {served.review_name} paused for review")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
             page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
             for shot in SHOTS:
                 texts[shot.name] = take(page, stack.ui_url, shot, served, out)
+                say(f"{out / f'ui-{shot.name}.png'}")
             answer_review(page, stack, served)  # the last shot left its form open
+            say(f"review approved in its form as {REVIEWER!r}: {served.review_name} completed")
             browser.close()
+    say("hhcast stack stopped, nothing left running")
     return texts
 
 
@@ -324,12 +168,8 @@ def main() -> None:
     args = parser.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"{CHROMIUM} is missing: `apt-get install chromium` first")
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hhcast-screenshots-") as tmp:
-        texts = capture(args.out, Path(tmp))
-    for name in texts:
-        print(f"{args.out / f'ui-{name}.png'}")
-    print(f"{len(texts)} screenshots in {time.monotonic() - started:.0f} s")
+        capture(args.out, Path(tmp))
 
 
 if __name__ == "__main__":

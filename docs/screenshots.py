@@ -58,7 +58,10 @@ class Shot:
 
 SHOTS = (
     Shot("pipeline-run", "/runs/flow-run/{pipeline}",
-         ("{pipeline_name}", "Completed", "Finished in state Completed()")),
+         ("{pipeline_name}", "Completed", "pipeline-summary", "Pipeline ok"), tab="Artifacts",
+         as_list=True),
+    Shot("pipeline-summary", "/artifacts/artifact/{summary_artifact}",
+         ("Pipeline ok", "ingest-landing", "transform-full", "train-latest-never")),
     Shot("runs", "/runs", ("{pipeline_name}", "{review_name}", "train-latest-never",
                            "ingest-landing", "transform-full", "notify-paused", "Paused")),
     Shot("artifacts", "/artifacts", ("champion-vs-challenger", "auto would promote",

@@ -42,6 +42,7 @@ class Served:
     review_name: str
     train_deployment: str
     report_artifact: str
+    summary_artifact: str  # the pipeline run's pipeline-summary
 
 
 def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
@@ -177,4 +178,5 @@ def serve_runs(stack: Stack) -> Served:
     return Served(
         pipeline, names[pipeline], str(review.id), names[review.id], str(deployment.id),
         stack.latest_artifact("forecast-report") or "none",
+        stack.latest_artifact("pipeline-summary") or "none",
     )  # fmt: skip

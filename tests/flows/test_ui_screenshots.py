@@ -50,6 +50,13 @@ def test_the_ui_pages_show_runs_artifacts_forms_and_automations(tmp_path):
     for name in pages:
         width, height = png_size(out / f"ui-{name}.png")
         assert width == shots.WIDTH and height >= shots.HEIGHT, name
+    # The pipeline run's own page sums it up: its summary artifact, a row per step's run.
+    assert "pipeline-summary" in pages["pipeline-run"]
+    assert "Pipeline ok: " in pages["pipeline-run"]
+    summary = pages["pipeline-summary"]
+    for step in ("ingest", "transform", "monitor", "train", "champion", "forecast", "report"):
+        assert f"\n{step}\t" in summary or f"\n{step}\n" in summary, step
+    assert "ingest-landing" in summary and "train-latest-never" in summary
     # Run names say what each run did.
     assert "train-latest-never" in pages["runs"] and "-manual" in pages["runs"]
     assert "ingest-landing" in pages["runs"] and "transform-full" in pages["runs"]

@@ -11,15 +11,17 @@
    the champion's degradation; the challenger then faces the policy as any other.
 5. Forecast the planned weeks with the champion.
 6. Draw the report: forecast against actual, error history, drift, champion history.
+7. Summarise: each step's verdict in the log and in the `pipeline-summary` artifact, which
+   links each step's run (its artifacts) and the report.
 The run ends Failed when any step needs a person's attention.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from prefect import flow
+from prefect import flow, get_run_logger
 from prefect.states import Failed, State
 
 from flows.forecast import forecast
@@ -33,8 +35,10 @@ from tasks.forecast import ForecastSummary
 from tasks.ingest import IngestSummary
 from tasks.ml.registry import ModelRecord
 from tasks.monitor import MonitorSummary
+from tasks.pipeline import Step, log_lines, publish_pipeline_summary
+from tasks.report import ReportSummary
 from tasks.run_names import pipeline_run_name
-from tasks.states import value_of
+from tasks.states import run_id_of, value_of
 from tasks.train import TrainingSkipped, TrainingSummary, current_champion
 from tasks.transform import BuildSummary
 
@@ -52,6 +56,9 @@ class PipelineSummary:
     train_skipped: str | None = None  # why training did not run
     monitored: MonitorSummary | None = None
     forecast: ForecastSummary | None = None
+    report: ReportSummary | None = None
+    report_error: str | None = None
+    runs: dict[str, str | None] = field(default_factory=dict)  # each step's run id, by step
 
     def training_line(self) -> str:
         """What the training step did, or why it did not run."""
@@ -75,6 +82,48 @@ class PipelineSummary:
             f"{self.champion.model_id} ({self.champion.algorithm}), holdout MAE {mae:,.1f} HH "
             f"per week"
         )
+
+    def brief(self) -> str:
+        """The run in a line: files, dataset version, champion, forecast."""
+        files, version = len(self.ingest.outcomes), self.transform.version
+        forecasted = self.forecast and self.forecast.forecast_id
+        return ", ".join([
+            f"{files} file{'' if files == 1 else 's'}",
+            f"dataset version {version.version_id}" if version else "no new dataset version",
+            f"champion {self.champion.model_id}" if self.champion else "no champion yet",
+            f"forecast of {self.forecast.weeks.height} weeks" if forecasted else "no forecast",
+        ])  # fmt: skip
+
+    def steps(self) -> list[Step]:
+        """Each step's status, verdict and run, as the pipeline run's page shows them."""
+        run = self.runs.get
+        monitor, forecast, report = (Step(n, "not run", "the transform failed") for n in
+                                     ("monitor", "forecast", "report"))  # fmt: skip
+        if self.monitored:
+            monitor = Step("monitor", "ok", self.monitored.headline(), run("monitor"))
+        if self.train_error:
+            train = Step("train", "failed", self.train_error, run("train"))
+        elif self.train:
+            train = Step("train", "ok", self.train.headline(), run("train"))
+        else:
+            train = Step("train", "skipped", self.train_skipped or "", run("train"))
+        champion = Step("champion", "ok" if self.champion else "none", self.champion_line(),
+                        run("train") if self.train else None)  # fmt: skip
+        if self.forecast:
+            made = "ok" if self.forecast.forecast_id else "skipped"
+            forecast = Step("forecast", made, self.forecast.headline(), run("forecast"))
+        if self.report_error:
+            report = Step("report", "failed", self.report_error, run("report"))
+        elif self.report:
+            page = self.report.page_url
+            report = Step("report", "ok", self.report.headline(), run("report"), page)
+        ingested = "failed" if self.ingest.rejected else "ok"
+        built = "ok" if self.transform.ok else "failed"
+        return [
+            Step("ingest", ingested, self.ingest.headline(), run("ingest")),
+            Step("transform", built, self.transform.headline(), run("transform")),
+            monitor, train, champion, forecast, report,
+        ]  # fmt: skip
 
 
 @flow(name="pipeline", flow_run_name=pipeline_run_name, log_prints=True)
@@ -100,15 +149,18 @@ def pipeline(
     loaded = value_of(ingested)
     built = transform(full_refresh=full_refresh, return_state=True)
     rebuilt = value_of(built)
+    runs = {"ingest": run_id_of(ingested), "transform": run_id_of(built)}
     ok = ingested.is_completed() and built.is_completed()
     trained = train_error = skipped = champion = monitored = None
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
-        monitored = value_of(monitor(pipeline_retrains=True, return_state=True))
+        watched = monitor(pipeline_retrains=True, return_state=True)
+        monitored, runs["monitor"] = value_of(watched), run_id_of(watched)
         # the run that opens an alert retrains, as the event does under a served deployment
         again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
+        runs["train"] = run_id_of(training)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
@@ -118,13 +170,22 @@ def pipeline(
             trained, champion = outcome, outcome.champion
     if champion is None:  # training failed or did not run: the registry says who is champion
         champion = current_champion(load_settings())
-    forecasted = value_of(forecast(return_state=True)) if built.is_completed() else None
+    forecasted = drawn = report_error = None
     if built.is_completed():
+        predicted = forecast(return_state=True)
+        forecasted, runs["forecast"] = value_of(predicted), run_id_of(predicted)
         # the charts of this run; a report that fails fails its own run, not the pipeline's
-        report(return_state=True)
+        reported = report(return_state=True)
+        runs["report"], drawn = run_id_of(reported), reported.result(raise_on_failure=False)
+        if isinstance(drawn, BaseException):
+            drawn, report_error = None, str(drawn)
     summary = PipelineSummary(
-        loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted
-    )
+        loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted,
+        drawn, report_error, runs,
+    )  # fmt: skip
+    steps, brief = summary.steps(), summary.brief()
+    get_run_logger().info(log_lines(steps, brief))
+    publish_pipeline_summary(steps, brief)
     if not summary.ok:
         return Failed(message=summary.headline(), data=summary)
     return summary

@@ -30,6 +30,7 @@ class ReportSummary:
     html_uri: str
     png_uris: dict[str, str]
     html_bytes: int
+    page_url: str | None = None  # the page's http(s) address, when reports.url serves them
 
     def headline(self) -> str:
         return (
@@ -67,15 +68,16 @@ def publish_report(settings: Settings, run_id: str) -> ReportSummary:
         png_uris[key] = uri_for(settings.lake, path)
     html_uri = uri_for(settings.lake, page)
     served = settings.reports.url.rstrip("/") if settings.reports.url else None
+    page_url = f"{served}/{stem}.html" if served else None
     create_markdown_artifact(
         key=ARTIFACT_KEY,
         markdown=markdown(
             report,
             pngs,
             html_uri,
-            page_url=f"{served}/{stem}.html" if served else None,
+            page_url=page_url,
             png_urls={key: f"{served}/{stem}/{key}.png" for key in pngs} if served else None,
         ),
         description=f"**Report**: {report.meta}",
     )
-    return ReportSummary(html_uri, png_uris, len(html))
+    return ReportSummary(html_uri, png_uris, len(html), page_url)

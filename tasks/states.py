@@ -16,3 +16,9 @@ def value_of(state: State):
     if isinstance(value, BaseException):
         raise value
     return value
+
+
+def run_id_of(state: State) -> str | None:
+    """The id of the (sub)flow run that ended in `state`, for a link to its page."""
+    run_id = state.state_details.flow_run_id
+    return str(run_id) if run_id else None

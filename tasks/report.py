@@ -7,17 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from hhcast.config import Settings
-from tasks.reports.report import Report, build_report, markdown, render_html, render_png
 from tasks.reports.tables import read_tables
 from tasks.train import LAKE_RETRIES
 from warehouse.connection import locked
 from warehouse.lake import filesystem, uri_for
+
+# The charts (altair, vl-convert) are imported by the functions that draw them: the pipeline
+# imports this module, and every `hhcast` command running a flow would otherwise pay for
+# them at start-up, before its run, even one that draws nothing.
+if TYPE_CHECKING:
+    from tasks.reports.report import Report
 
 REPORTS_DIR = "reports"
 ARTIFACT_KEY = "forecast-report"
@@ -40,6 +46,8 @@ class ReportSummary:
 
 def make_report(settings: Settings, now: datetime | None = None) -> Report:
     """The report on the warehouse as it is now."""
+    from tasks.reports.report import build_report
+
     with locked(settings.warehouse) as con:
         tables = read_tables(con, settings.reports.weeks)
     return build_report(
@@ -51,6 +59,8 @@ def make_report(settings: Settings, now: datetime | None = None) -> Report:
 def publish_report(settings: Settings, run_id: str) -> ReportSummary:
     """Write reports/<date>-<run id>.html and its PNGs to the lake, and the `forecast-report`
     markdown artifact showing the charts, with where the page is."""
+    from tasks.reports.report import markdown, render_html, render_png
+
     now = datetime.now(UTC)
     report = make_report(settings, now)
     html = render_html(report)

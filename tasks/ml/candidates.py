@@ -13,13 +13,14 @@ from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from hhcast.config import CandidateSettings
+
+# scikit-learn (with SciPy and pandas) is imported where a model is fitted, not here: every
+# command that runs a flow imports this module, and would pay 1-5 s for it before its run
+# even starts, whether it trains or not. Loading a fitted model imports it too (skops, in
+# tasks/ml/artifacts.py), inside the run that needs it.
 
 # TensorFlow's C++ logging (start-up chatter, spurious graph "errors") is noise in flow logs;
 # real failures still raise Python exceptions. oneDNN's kernels reorder float sums, so leaving
@@ -101,9 +102,15 @@ def fit_candidate(
     rows = train.drop_nulls([*features, target])
     x, y = _matrix(rows, features), rows[target].to_numpy().astype(float)
     if candidate.algorithm == "linear":
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
         estimator = make_pipeline(StandardScaler(), Ridge(**params))
         return SklearnForecaster(estimator.fit(x, y), features, "linear")
     if candidate.algorithm == "tree":
+        from sklearn.ensemble import HistGradientBoostingRegressor
+
         estimator = HistGradientBoostingRegressor(random_state=seed, early_stopping=False, **params)
         with _one_thread():
             estimator.fit(x, y)

@@ -23,9 +23,6 @@ from datetime import date
 
 import numpy as np
 import polars as pl
-from sklearn.linear_model import Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from hhcast.config import LevelShiftSettings
 
@@ -74,6 +71,12 @@ def find_shift(
     if weeks.height < window + max(52, 2 * len(features)):
         return None
     history, recent = weeks[:-window], weeks[-window:]
+    # imported here, not at the top: tasks.train imports this module, and every `hhcast`
+    # command that runs a flow should start without paying for scikit-learn (1-5 s)
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     reference = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
     reference.fit(history.select(features).to_numpy(), history[target].to_numpy())
     predicted = reference.predict(recent.select(features).to_numpy())

@@ -7,20 +7,34 @@ blank cell (`present`) from text it could not read (`parseable`) from a value ou
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-# Polars LazyFrames skip data checks unless asked; contracts are about data.
-os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
-
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
-from pandera.errors import SchemaErrors
 
 from hhcast.config import ContractSettings
 
+if TYPE_CHECKING:
+    import pandera.polars as pa
+    from pandera.api.polars.types import PolarsData
+
+# Polars LazyFrames skip data checks unless asked; contracts are about data.
+os.environ.setdefault("PANDERA_VALIDATION_DEPTH", "SCHEMA_AND_DATA")
+# pandera (which imports pandas) is imported only where a schema is built or run, in
+# `contract` and `enforce`: the rules are plain data, and a command that reads no file (an
+# `hhcast run` with nothing new, the CLI itself) should not pay a second or so to import it.
+
 RAW_SUFFIX = "__raw"
 PLACEHOLDER = "is_placeholder"
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    """A check of a column's own, by the name a quarantined row reports it under."""
+
+    name: str
+    test: Callable[[PolarsData], pl.LazyFrame]  # True for each row that passes
 
 
 @dataclass(frozen=True)
@@ -30,7 +44,7 @@ class ColumnRule:
     required: bool
     low: object | None = None
     high: object | None = None
-    checks: tuple[pa.Check, ...] = ()
+    checks: tuple[RowCheck, ...] = ()
     text: bool = False  # kept as written: any text parses, so only presence is checked
 
 
@@ -49,11 +63,7 @@ def event_rules(limits: ContractSettings) -> dict[str, ColumnRule]:
             False,
             0.0,
             limits.max_item_hh,
-            checks=(
-                pa.Check(
-                    _known_when_not_booked, name="present_when_executed_is_zero", ignore_na=False
-                ),
-            ),
+            checks=(RowCheck("present_when_executed_is_zero", _known_when_not_booked),),
         ),
         "hh_executed": ColumnRule(True, 0.0, limits.max_item_hh),
     }
@@ -107,6 +117,8 @@ def _known_when_not_booked(data: PolarsData) -> pl.LazyFrame:
 
 def contract(rules: dict[str, ColumnRule], name: str) -> pa.DataFrameSchema:
     """A pandera schema checking every column of `rules` against its raw text."""
+    import pandera.polars as pa
+
     columns = {}
     for column, rule in rules.items():
         checks = [] if rule.text else [pa.Check(_parseable, name="parseable", ignore_na=False)]
@@ -116,7 +128,7 @@ def contract(rules: dict[str, ColumnRule], name: str) -> pa.DataFrameSchema:
             checks.append(pa.Check.in_range(rule.low, rule.high))
         elif rule.low is not None:
             checks.append(pa.Check.ge(rule.low))
-        checks.extend(rule.checks)
+        checks.extend(pa.Check(c.test, name=c.name, ignore_na=False) for c in rule.checks)
         if checks:  # each check costs a pass over the file; a column with none needs none
             columns[column] = pa.Column(nullable=True, checks=checks)
     return pa.DataFrameSchema(columns, name=name, strict=False)
@@ -150,6 +162,8 @@ def enforce(typed: pl.DataFrame, raw: pl.DataFrame, schema: pa.DataFrameSchema) 
 
     `row_index` in the failures is the row's position in `typed` (and `raw`).
     """
+    from pandera.errors import SchemaErrors
+
     frame = pl.concat(
         [typed, raw.select(pl.col(c).alias(c + RAW_SUFFIX) for c in schema.columns)],
         how="horizontal",

@@ -31,14 +31,23 @@ class WorkerPool:
         self.processes = processes
         self._context = multiprocessing.get_context("spawn")  # fork is unsafe under threads
         self._lock = threading.Lock()
-        self._pool = self._new_pool(processes)
+        # Made by the first call: a pool, even before it starts a worker, starts
+        # multiprocessing's resource tracker (a Python process of its own), which a run with
+        # nothing new to read has no use for.
+        self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self, processes: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=processes, mp_context=self._context)
 
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self._new_pool(self.processes)
+            return self._pool
+
     def run(self, function: Callable[..., T], *args) -> T:
         """`function(*args)` in a worker; WorkerDied if the worker (or another) died meanwhile."""
-        pool = self._pool
+        pool = self._current()
         try:
             return pool.submit(function, *args).result()
         except BrokenProcessPool as exc:
@@ -57,7 +66,8 @@ class WorkerPool:
                 raise WorkerDied(str(exc)) from exc
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager

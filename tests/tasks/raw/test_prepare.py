@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -16,6 +18,7 @@ from tasks.raw.load import KnownFiles
 
 ROW = ["MECHANIC", "PR-GAA", "B737NG", "GRU", date(2019, 3, 7), 32, "GEAR", "1:30", "1:45"]
 NOTHING_KNOWN = KnownFiles(statuses={}, listed={})
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def landed(path: Path) -> LandedFile:
@@ -129,3 +132,18 @@ def test_a_file_that_kills_its_reader_is_rejected_and_the_others_load(settings, 
     )
     assert Path(killed.archive_uri).read_bytes() == Path(files[1].uri).read_bytes()
     assert [item.outcome.status for item in later] == ["loaded"]  # the pool was replaced
+
+
+def test_a_worker_pool_given_no_file_starts_no_process():
+    # Not even multiprocessing's resource tracker: a run with nothing new pays for nothing.
+    probe = (
+        "from multiprocessing import resource_tracker\n"
+        "from tasks.raw.workers import worker_pool\n"
+        "with worker_pool(2):\n"
+        "    pass\n"
+        "assert resource_tracker._resource_tracker._pid is None, 'a process was started'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr

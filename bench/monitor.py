@@ -9,7 +9,9 @@ Each timed run starts from a fresh copy of that warehouse, so every run scores t
 weeks, records the same metrics, drift and volumes and judges them. Everything runs in this
 process under one temporary Prefect API, whose start-up is not counted; an empty flow's run
 is the orchestration floor. It prints the median and best run, the floor, and per run the
-DuckDB connections opened and the schema checks (ensure_schema, 25-50 ms each) made.
+DuckDB connections opened and the schema checks (ensure_schema) made, with the median seconds
+a run spends opening and closing connections (the last close checkpoints) and checking the
+schema: the part of the run that depends on how it holds the warehouse.
 """
 
 from __future__ import annotations
@@ -83,23 +85,44 @@ def main() -> int:
     timed_copy = work / "timed" / "hhcast.duckdb"
     _environment(work, timed_copy)
 
-    # Counted from here on: every DuckDB connection, and every schema check however imported.
+    # Counted from here on, before any task module binds these names: every DuckDB connection
+    # opened, every connection block of warehouse/connection.py timed (open to close, the
+    # instance's checkpoint on the last close included), every schema check timed.
+    from contextlib import contextmanager
+
     import duckdb
 
     import warehouse.connection as connection
 
     calls: Counter[str] = Counter()
-    duckdb_connect, ensure_schema = duckdb.connect, connection.ensure_schema
+    spent: Counter[str] = Counter()
+    duckdb_connect, connect, ensure_schema = (
+        duckdb.connect,
+        connection.connect,
+        connection.ensure_schema,
+    )
 
     def counted_connect(*a, **k):
-        calls["connect"] += 1
+        calls["duckdb_connect"] += 1
         return duckdb_connect(*a, **k)
 
-    def counted_ensure_schema(con):
-        calls["ensure_schema"] += 1
-        return ensure_schema(con)
+    @contextmanager
+    def timed_connect(*a, **k):
+        started = time.perf_counter()
+        with connect(*a, **k) as con:
+            spent["open_s"] += time.perf_counter() - started
+            yield con
+            started = time.perf_counter()
+        spent["close_s"] += time.perf_counter() - started
 
-    duckdb.connect, connection.ensure_schema = counted_connect, counted_ensure_schema
+    def timed_ensure_schema(con):
+        calls["ensure_schema"] += 1
+        started = time.perf_counter()
+        ensure_schema(con)
+        spent["schema_s"] += time.perf_counter() - started
+
+    duckdb.connect, connection.connect = counted_connect, timed_connect
+    connection.ensure_schema = timed_ensure_schema
     from prefect import flow
 
     from flows.monitor import monitor
@@ -116,13 +139,16 @@ def main() -> int:
         shutil.copyfile(baseline, timed_copy)
 
     floor = statistics.median(_timed(empty)[0] for _ in range(3))
-    seconds, opened = [], []
+    seconds, warehouse_s, opened = [], [], []
     for _ in range(args.runs):
         fresh_copy()
         calls.clear()
+        spent.clear()
         elapsed, summary = _timed(monitor)
         seconds.append(elapsed)
+        warehouse_s.append(dict(spent))
         opened.append(dict(calls))
+    median = {k: round(statistics.median(w[k] for w in warehouse_s), 3) for k in spent}
     print(
         json.dumps(
             {
@@ -134,6 +160,7 @@ def main() -> int:
                 "monitor_best_s": round(min(seconds), 3),
                 "empty_flow_s": round(floor, 3),
                 "per_run": opened[-1],
+                "per_run_median_s": median,
                 "load_1min": round(os.getloadavg()[0], 1),
             },
             indent=1,

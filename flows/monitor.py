@@ -14,6 +14,10 @@
    on which the `train` deployment retrains and `notify` tells people; the next healthy run
    closes the alert.
 5. Publish the read replica analysts query (a copy of the warehouse as committed).
+
+Like ingest and transform, the run holds the warehouse from its first read to the replica: the
+writer lock and the file open, so a concurrent run waits its turn and the steps' connections
+cost no open, no schema check and no checkpoint each.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from prefect.runtime import flow_run
 from hhcast.config import load_settings
 from tasks.monitor import (
     MonitorSummary,
+    champion_to_monitor,
     check_volumes,
     judge,
     measure_drift,
@@ -36,7 +41,7 @@ from tasks.monitor import (
 )
 from tasks.replica import publish_replica
 from tasks.run_names import monitor_run_name
-from tasks.train import current_champion
+from warehouse.connection import writing
 
 
 @flow(name="monitor", flow_run_name=monitor_run_name, log_prints=True)
@@ -50,18 +55,22 @@ def monitor(pipeline_retrains: bool = False) -> MonitorSummary:
     """
     settings = load_settings()
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    champion = current_champion(settings)
-    summary = MonitorSummary(run_id, champion.model_id if champion else None)
+    timeout = settings.warehouse.writer_lock_timeout_seconds
+    # Held open, the tasks' own connections to the warehouse cost no open and no checkpoint.
+    with writing(settings.warehouse, timeout=timeout):
+        champion = champion_to_monitor(settings)
+        summary = MonitorSummary(run_id, champion.model_id if champion else None)
+        if champion is not None:
+            summary.weeks_scored = score_forecasts(settings, run_id)
+            figures = record_metrics(settings, run_id, champion)
+            windows = monitoring_windows(settings, champion)
+            drift = measure_drift(settings, run_id, champion, windows)
+            volumes = check_volumes(settings, run_id, champion, windows)
+            retrained_by = "pipeline" if pipeline_retrains else "train-deployment"
+            summary = judge(settings, summary, champion, figures, drift, retrained_by)
+            summary.drift, summary.volumes = drift, volumes
+        publish_replica(settings, "monitor", lock_held=True)
     if champion is not None:
-        summary.weeks_scored = score_forecasts(settings, run_id)
-        figures = record_metrics(settings, run_id, champion)
-        windows = monitoring_windows(settings, champion)
-        drift = measure_drift(settings, run_id, champion, windows)
-        volumes = check_volumes(settings, run_id, champion, windows)
-        retrained_by = "pipeline" if pipeline_retrains else "train-deployment"
-        summary = judge(settings, summary, champion, figures, drift, retrained_by)
-        summary.drift, summary.volumes = drift, volumes
-        publish_monitoring(summary, drift)
-    publish_replica(settings, "monitor")
+        publish_monitoring(summary, summary.drift)
     get_run_logger().info(summary.headline())
     return summary

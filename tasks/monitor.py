@@ -1,6 +1,9 @@
 """The monitor flow's Prefect tasks: score forecasts, keep metric and drift history, judge.
 
 The arithmetic is tasks/monitoring/; here it gets the warehouse, the lake and Prefect events.
+The flow holds the warehouse's writer lock and the file open for its whole run (`writing()`),
+so each task opens its own connection (tasks may run in other threads) without queueing for
+the lock behind its own flow, and the schema is checked once, by `champion_to_monitor`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from tasks.monitoring.accuracy import ACCURACY_METRICS, accuracy, windows
 from tasks.monitoring.alerts import Check, DegradationRule, check, next_step
 from tasks.monitoring.drift import feature_drift
 from tasks.monitoring.volume import volume_checks
-from warehouse.connection import append, first_row, locked
+from warehouse.connection import append, connect, ensure_schema, first_row
 
 DEGRADED_EVENT = "hhcast.forecast.degraded"
 
@@ -64,10 +67,22 @@ class MonitorSummary:
         return text + f"; alert: {self.alert}"
 
 
+def _warehouse(settings: Settings):
+    """A connection to the warehouse the flow holds (cheap: the file is open already)."""
+    return connect(settings.warehouse, timeout=settings.warehouse.writer_lock_timeout_seconds)
+
+
+def champion_to_monitor(settings: Settings) -> ModelRecord | None:
+    """Put the schema in place (once per run) and read the champion now, if there is one."""
+    with _warehouse(settings) as con:
+        ensure_schema(con)
+        return registry.champion(con)
+
+
 @task(name="score-forecasts", cache_policy=NO_CACHE)
 def score_forecasts(settings: Settings, run_id: str) -> int:
     """Score every forecast week whose actuals are complete now, with each model's nowcast."""
-    with locked(settings.warehouse) as con:
+    with _warehouse(settings) as con:
         new = errors.unscored(con)
         if new.is_empty():
             return 0
@@ -79,7 +94,7 @@ def score_forecasts(settings: Settings, run_id: str) -> int:
         monitor_run_id=pl.lit(run_id),
         scored_at=pl.lit(datetime.now(UTC)),
     )
-    with locked(settings.warehouse) as con:
+    with _warehouse(settings) as con:
         append(con, "ml.forecast_errors", scored)
     return scored.height
 
@@ -97,7 +112,7 @@ def _nowcast(model: ModelRecord, actual: pl.DataFrame, settings: Settings) -> pl
 @task(name="record-metrics", cache_policy=NO_CACHE)
 def record_metrics(settings: Settings, run_id: str, champion: ModelRecord) -> dict:
     """The champion's accuracy per window, forecasts and nowcasts, into ml.metric_history."""
-    with locked(settings.warehouse) as con:
+    with _warehouse(settings) as con:
         weeks = errors.scored_weeks(con, champion.model_id)
     now = datetime.now(UTC)
     nowcast = (
@@ -115,7 +130,7 @@ def record_metrics(settings: Settings, run_id: str, champion: ModelRecord) -> di
                  **{m: _finite(figures[m]) for m in ACCURACY_METRICS}}
             )  # fmt: skip
     if rows:
-        with locked(settings.warehouse) as con:
+        with _warehouse(settings) as con:
             append(con, "ml.metric_history", pl.DataFrame(rows))
     recent = (
         weeks.sort("week_start")
@@ -153,7 +168,7 @@ def monitoring_windows(
     latest complete weeks and the planned weeks; with each week's work items."""
     start = champion.production_train_start or champion.train_start
     end = champion.forecast_train_end
-    with locked(settings.warehouse) as con:
+    with _warehouse(settings) as con:
         complete = con.sql(
             """
             select w.*, i.work_items
@@ -203,7 +218,7 @@ def measure_drift(
                  "status": found.status}
             )  # fmt: skip
     if rows:
-        with locked(settings.warehouse) as con:
+        with _warehouse(settings) as con:
             append(con, "ml.drift_history", pl.DataFrame(rows))
     return rows
 
@@ -228,7 +243,7 @@ def check_volumes(
         ).with_columns(
             outside_weeks=pl.col("outside_weeks").cast(pl.List(pl.String)).list.join(", ")
         )
-        with locked(settings.warehouse) as con:
+        with _warehouse(settings) as con:
             append(con, "ml.volume_checks", frame)
     return rows
 
@@ -259,7 +274,7 @@ def judge(
     )  # fmt: skip
     summary.verdict, summary.figures = verdict, verdict.figures
     now = datetime.now(UTC)
-    with locked(settings.warehouse) as con:
+    with _warehouse(settings) as con:
         con.begin()
         con.execute(
             "insert into ml.monitor_runs values (?, ?, ?, ?, ?, ?, ?)",

@@ -38,7 +38,7 @@ def test_prefect_deploy_all_creates_every_deployment():
     # No deployment limits its concurrency: writers queue on the warehouse's own lock. Prefect
     # frees a deployment's slot when its run pauses, then cancels the paused run (Crashed) when
     # it renews the lease, so a limit would end every review after 3-4 minutes
-    # (tests/flows/test_deployed_review.py waits longer under a real server and worker).
+    # (tests/flows/test_stack.py holds a deployed review longer, under `hhcast stack`).
     assert [name for name, d in declared.items() if "concurrency_limit" in d] == []
     assert [name for name, d in deployed.items() if d.global_concurrency_limit] == []
     pipeline = deployed["pipeline-daily"]

@@ -142,3 +142,25 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     assert healthy.alert == "close"
     (closed,) = rows(settings, "select closed_run, closed_reason from ml.alerts")
     assert closed == (healthy.run_id, "healthy again")
+
+
+def test_a_monitor_run_checks_the_warehouse_schema_once(delivered, monkeypatch):
+    import tasks.monitor
+    import warehouse.connection
+
+    settings, *_ = delivered
+    for name in ("HHCAST_LANDING", "HHCAST_LAKE", "HHCAST_WAREHOUSE"):
+        monkeypatch.setenv(name, str(getattr(settings, name.removeprefix("HHCAST_").lower())))
+    checks = []
+    ensure_schema = warehouse.connection.ensure_schema
+
+    def counted(con):
+        checks.append(con)
+        ensure_schema(con)
+
+    # both names: the monitor's own, and the one `locked()` calls for each task that takes it
+    monkeypatch.setattr(warehouse.connection, "ensure_schema", counted)
+    monkeypatch.setattr(tasks.monitor, "ensure_schema", counted)
+    summary = monitor(return_state=True).result()
+    assert summary.champion is not None and summary.verdict is not None  # it judged
+    assert len(checks) == 1

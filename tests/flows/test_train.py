@@ -32,6 +32,21 @@ from warehouse.connection import connect
 from warehouse.replica import read_stamp
 
 pytestmark = pytest.mark.slow
+# The naive baseline and ridge, which beats it on the small sample: for the tests of the loop
+# (policies, reviews, the pipeline's schedule, retraining). The first test trains every
+# candidate hhcast.yaml configures.
+QUICK = (
+    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
+    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
+)
+
+
+@pytest.fixture
+def quick(trainable, monkeypatch):
+    """`trainable`, training two quick candidates only."""
+    monkeypatch.delenv("HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS")  # no MLP here
+    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK)
+    return load_settings()
 
 
 def query(settings, sql: str, params=None) -> list[tuple]:
@@ -133,16 +148,16 @@ def test_auto_promotes_over_the_baseline_then_keeps_the_champion_on_a_tie(traina
     assert run2.comparison.champion_metrics == pytest.approx(challenger.holdout.metrics)
 
 
-def test_policy_never_records_without_promoting(trainable):
+def test_policy_never_records_without_promoting(quick):
     summary = train_models(promotion="never", return_state=True).result()
     naive = next(c for c in summary.trained if c.algorithm == "naive")
-    assert champions(trainable) == [naive.model_id]
-    action, *_, policy, decided_by, note = decisions(trainable)[-1]
+    assert champions(quick) == [naive.model_id]
+    action, *_, policy, decided_by, note = decisions(quick)[-1]
     assert (action, policy, decided_by) == ("keep", "never", "policy")
     assert note.startswith("recorded only; auto would promote")
 
 
-def test_the_pipeline_trains_once_per_dataset_version(trainable):
+def test_the_pipeline_trains_once_per_dataset_version(quick):
     first = pipeline(return_state=True)
     assert first.is_completed(), first.message
     summary = first.result()
@@ -151,10 +166,10 @@ def test_the_pipeline_trains_once_per_dataset_version(trainable):
     assert summary.champion.model_id == summary.train.challenger.model_id
     assert summary.champion_line().startswith(f"{summary.champion.model_id} (")
     # each step published the replica; the last one, the forecast, holds the new champion
-    assert replica_champions(trainable) == ("forecast", [summary.champion.model_id])
-    with connect(trainable.warehouse.replica_path, read_only=True) as copy:
+    assert replica_champions(quick) == ("forecast", [summary.champion.model_id])
+    with connect(quick.warehouse.replica_path, read_only=True) as copy:
         forecasts = copy.execute("select count(*) from ml.predictions").fetchall()
-    assert forecasts == query(trainable, "select count(*) from ml.predictions") != [(0,)]
+    assert forecasts == query(quick, "select count(*) from ml.predictions") != [(0,)]
 
     again = pipeline(return_state=True).result()
     assert again.train is None
@@ -164,7 +179,7 @@ def test_the_pipeline_trains_once_per_dataset_version(trainable):
     assert forced.train is not None and forced.train.decision.action == "keep"
 
 
-def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable, capsys):
+def test_models_lists_the_registry_and_rollback_restores_the_champion(quick, capsys):
     summary = train_models(return_state=True).result()
     assert summary.decision.action == "promote"
     naive = next(c for c in summary.trained if c.algorithm == "naive").model_id
@@ -180,16 +195,16 @@ def test_models_lists_the_registry_and_rollback_restores_the_champion(trainable,
 
     assert main(["rollback", "--by", "ana", "--note", "bad forecasts in week 3"]) == 0
     assert f"champion is now {naive}" in capsys.readouterr().out
-    assert champions(trainable) == [naive]
-    assert replica_champions(trainable) == ("rollback", [naive])
-    assert decisions(trainable)[-1] == (
+    assert champions(quick) == [naive]
+    assert replica_champions(quick) == ("rollback", [naive])
+    assert decisions(quick)[-1] == (
         "rollback", summary.challenger.model_id, naive, naive, "rollback", "ana",
         "bad forecasts in week 3",
     )  # fmt: skip
     # the baseline replaced nobody: there is nothing further back to restore
     assert main(["rollback"]) == 2
     assert "rollback" in capsys.readouterr().err
-    assert champions(trainable) == [naive]
+    assert champions(quick) == [naive]
 
 
 def paused_train_run(timeout: float = 180.0):
@@ -220,12 +235,12 @@ def train_in_background(**parameters):
 
 
 @pytest.mark.parametrize("approve", [True, False], ids=["approved", "rejected"])
-def test_manual_promotion_waits_for_the_reviewer(trainable, approve, monkeypatch):
+def test_manual_promotion_waits_for_the_reviewer(quick, approve, monkeypatch):
     monkeypatch.setenv("HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS", "300")
     thread, outcome = train_in_background(promotion="manual")
     run = paused_train_run()
     # While it waits, the registry already holds the candidates and the baseline champion.
-    (naive,) = champions(trainable)
+    (naive,) = champions(quick)
     assert naive.startswith("naive")
     with get_client(sync_client=True) as client:
         (report,) = client.read_artifacts(
@@ -242,25 +257,25 @@ def test_manual_promotion_waits_for_the_reviewer(trainable, approve, monkeypatch
     assert state.is_completed()
     summary = state.result()
     challenger = summary.challenger.model_id
-    action, from_model, to_model, after, policy, decided_by, note = decisions(trainable)[-1]
+    action, from_model, to_model, after, policy, decided_by, note = decisions(quick)[-1]
     assert (from_model, to_model, policy, decided_by) == (naive, challenger, "manual", "ana")
     if approve:
         assert (action, after, note) == ("promote", challenger, "approved. checked")
-        assert champions(trainable) == [challenger]
+        assert champions(quick) == [challenger]
     else:
         assert (action, after, note) == ("keep", naive, "rejected. checked")
-        assert champions(trainable) == [naive]
+        assert champions(quick) == [naive]
 
 
-def test_a_review_that_never_comes_keeps_the_champion(trainable, monkeypatch):
+def test_a_review_that_never_comes_keeps_the_champion(quick, monkeypatch):
     monkeypatch.setenv("HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS", "2")
     state = train_models(promotion="manual", return_state=True)
     assert state.is_completed()
     summary = state.result()
     assert summary.decision.action == "keep"
     naive = next(c for c in summary.trained if c.algorithm == "naive")
-    assert champions(trainable) == [naive.model_id]
-    assert decisions(trainable)[-1][-1] == "no review within 2 s, the champion stays"
+    assert champions(quick) == [naive.model_id]
+    assert decisions(quick)[-1][-1] == "no review within 2 s, the champion stays"
 
 
 def test_retrain_lands_new_files_and_trains_on_the_new_version(
@@ -272,7 +287,7 @@ def test_retrain_lands_new_files_and_trains_on_the_new_version(
         "HHCAST_LANDING": str(tmp_path / "first" / "landing"),
         "HHCAST_LAKE": str(tmp_path / "lake"),
         "HHCAST_WAREHOUSE": str(tmp_path / "wh" / "hhcast.duckdb"),
-        "HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS": "2",
+        "HHCAST_TRAINING__CANDIDATES": QUICK,
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()

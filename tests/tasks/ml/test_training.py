@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import replace
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -15,7 +16,12 @@ from weekly_rows import FEATURES, weekly_features, with_lags
 from hhcast.config import TrainingSettings
 from tasks.ml.dataset import time_split
 from tasks.ml.intervals import conformal_quantile
-from tasks.ml.training import out_of_sample_score, pick_challenger, train_candidate
+from tasks.ml.training import (
+    TrainedCandidate,
+    out_of_sample_score,
+    pick_challenger,
+    train_candidate,
+)
 
 CANDIDATES = {
     "naive": {"algorithm": "naive", "params": {"column": "hh_lag_52", "fallback": "hh_rolling_4"}},
@@ -47,15 +53,22 @@ def poison_from(weeks: pl.DataFrame, first_week) -> pl.DataFrame:
     )
 
 
+@cache
+def trained_on_160_weeks(name: str, poisoned_holdout: bool = False) -> TrainedCandidate:
+    """The candidate trained on weekly_features(160), its holdout poisoned if asked; once per
+    session, for the tests that only read that training (an MLP's costs seconds). The tests
+    of the seed train again beside it."""
+    weeks = weekly_features(160)
+    if poisoned_holdout:
+        weeks = poison_from(weeks, time_split(weeks, CONFIG).holdout.test["week_start"].min())
+    return train_candidate(name, CONFIG.candidates[name], time_split(weeks, CONFIG), CONFIG)
+
+
 @pytest.mark.parametrize("name", ["naive", "ridge", "trees", "mlp"])
 def test_holdout_weeks_never_reach_a_scored_fit_but_do_reach_the_production_fit(name):
-    weeks = weekly_features(160)
-    split = time_split(weeks, CONFIG)
-    holdout_start = split.holdout.test["week_start"].min()
-    clean = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
-    poisoned = train_candidate(
-        name, CONFIG.candidates[name], time_split(poison_from(weeks, holdout_start), CONFIG), CONFIG
-    )
+    split = time_split(weekly_features(160), CONFIG)
+    clean = trained_on_160_weeks(name)
+    poisoned = trained_on_160_weeks(name, poisoned_holdout=True)
     assert [f.metrics for f in poisoned.folds] == [f.metrics for f in clean.folds]
     # were a scaler fitted on holdout rows, the same clean rows would be forecast differently
     same_rows = split.holdout.test
@@ -74,7 +87,7 @@ def test_the_production_fit_spans_every_complete_week_and_the_scored_fit_ends_be
     name,
 ):
     split = time_split(weekly_features(160), CONFIG)
-    trained = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
+    trained = trained_on_160_weeks(name)
     holdout_start, last_week = split.holdout_window
     assert trained.holdout.train_end < holdout_start
     assert trained.holdout.train_end == split.holdout.train["week_start"].max()
@@ -138,7 +151,7 @@ def test_a_fold_never_sees_the_weeks_after_its_origin():
 @pytest.mark.parametrize("name", list(CANDIDATES))
 def test_the_same_seed_gives_the_same_metrics(name):
     split = time_split(weekly_features(160), CONFIG)
-    first = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
+    first = trained_on_160_weeks(name)  # trained earlier in the session, or now
     second = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
     assert first.metrics == second.metrics
     assert first.predictions.equals(second.predictions)
@@ -149,7 +162,7 @@ def test_a_seeded_network_ignores_other_threads_drawing_random_numbers():
     `random` must not change a seeded network's initial weights (CI once saw exactly that)."""
     split = time_split(weekly_features(160), CONFIG)
     mlp = CONFIG.candidates["mlp"]
-    alone = train_candidate("mlp", mlp, split, CONFIG)
+    alone = trained_on_160_weeks("mlp")
     stop = threading.Event()
 
     def draw():
@@ -187,9 +200,8 @@ def test_the_challenger_is_chosen_on_every_out_of_sample_week():
 
 @pytest.mark.parametrize("name", list(CANDIDATES))
 def test_intervals_come_only_from_backtest_weeks_the_fold_had_not_seen(name):
-    weeks = weekly_features(160)
-    split = time_split(weeks, CONFIG)
-    trained = train_candidate(name, CONFIG.candidates[name], split, CONFIG)
+    split = time_split(weekly_features(160), CONFIG)
+    trained = trained_on_160_weeks(name)
     residuals = trained.residuals
     # one error per week each fold forecast, each after the last week its fit learnt
     assert residuals.height == CONFIG.backtest_folds * CONFIG.fold_weeks
@@ -206,10 +218,7 @@ def test_intervals_come_only_from_backtest_weeks_the_fold_had_not_seen(name):
     assert trained.intervals["by_horizon"] == {}  # 3 folds: 3 errors a horizon, fewer than 20
 
     # Poison the holdout (its errors explode): the intervals do not move, the coverage does.
-    holdout_start = split.holdout.test["week_start"].min()
-    poisoned = train_candidate(
-        name, CONFIG.candidates[name], time_split(poison_from(weeks, holdout_start), CONFIG), CONFIG
-    )
+    poisoned = trained_on_160_weeks(name, poisoned_holdout=True)
     assert poisoned.intervals == trained.intervals
     assert poisoned.residuals.equals(trained.residuals)
     if name != "naive":  # the baseline reads last year's clean weeks: its errors stay small

@@ -35,7 +35,7 @@ from tasks.forecast import ForecastSummary
 from tasks.ingest import IngestSummary
 from tasks.ml.registry import ModelRecord
 from tasks.monitor import MonitorSummary
-from tasks.pipeline import Step, log_lines, publish_pipeline_summary
+from tasks.pipeline import Step, broken_steps, log_lines, publish_pipeline_summary
 from tasks.report import ReportSummary
 from tasks.run_names import pipeline_run_name
 from tasks.states import run_id_of, value_of
@@ -145,9 +145,32 @@ def pipeline(
             from hhcast.yaml.
         retrain: Train even when the latest dataset version needs no new training.
     """
-    ingested = ingest(source=source, return_state=True)
+    states: dict[str, State] = {}  # each step's end, kept as it comes
+    try:
+        summary = _run_steps(source, full_refresh, promotion, retrain, states)
+    except Exception as error:
+        # a step broke instead of reporting a failure: the run's page still says which and why
+        broken = broken_steps(states, error)
+        get_run_logger().error(log_lines(broken, ""))
+        publish_pipeline_summary(broken, "")
+        raise
+    steps, brief = summary.steps(), summary.brief()
+    get_run_logger().info(log_lines(steps, brief))
+    publish_pipeline_summary(steps, brief)
+    if not summary.ok:
+        return Failed(message=summary.headline(), data=summary)
+    return summary
+
+
+def _run_steps(
+    source: str | None, full_refresh: bool, promotion: str | None, retrain: bool,
+    states: dict[str, State],
+) -> PipelineSummary:  # fmt: skip
+    """The pipeline's steps in order; each step's final state lands in `states` before its
+    value is read, so a step that raised is known by its state."""
+    ingested = states["ingest"] = ingest(source=source, return_state=True)
     loaded = value_of(ingested)
-    built = transform(full_refresh=full_refresh, return_state=True)
+    built = states["transform"] = transform(full_refresh=full_refresh, return_state=True)
     rebuilt = value_of(built)
     runs = {"ingest": run_id_of(ingested), "transform": run_id_of(built)}
     ok = ingested.is_completed() and built.is_completed()
@@ -155,12 +178,12 @@ def pipeline(
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
-        watched = monitor(pipeline_retrains=True, return_state=True)
+        watched = states["monitor"] = monitor(pipeline_retrains=True, return_state=True)
         monitored, runs["monitor"] = value_of(watched), run_id_of(watched)
         # the run that opens an alert retrains, as the event does under a served deployment
         again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
-        runs["train"] = run_id_of(training)
+        states["train"], runs["train"] = training, run_id_of(training)
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
@@ -172,20 +195,14 @@ def pipeline(
         champion = current_champion(load_settings())
     forecasted = drawn = report_error = None
     if built.is_completed():
-        predicted = forecast(return_state=True)
+        predicted = states["forecast"] = forecast(return_state=True)
         forecasted, runs["forecast"] = value_of(predicted), run_id_of(predicted)
         # the charts of this run; a report that fails fails its own run, not the pipeline's
-        reported = report(return_state=True)
+        reported = states["report"] = report(return_state=True)
         runs["report"], drawn = run_id_of(reported), reported.result(raise_on_failure=False)
         if isinstance(drawn, BaseException):
             drawn, report_error = None, str(drawn)
-    summary = PipelineSummary(
+    return PipelineSummary(
         loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted,
         drawn, report_error, runs,
     )  # fmt: skip
-    steps, brief = summary.steps(), summary.brief()
-    get_run_logger().info(log_lines(steps, brief))
-    publish_pipeline_summary(steps, brief)
-    if not summary.ok:
-        return Failed(message=summary.headline(), data=summary)
-    return summary

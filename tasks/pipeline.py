@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_UI_URL
+from prefect.states import State
 
 ARTIFACT_KEY = "pipeline-summary"
 
@@ -28,6 +29,22 @@ class Step:
     verdict: str  # what it did, or why it failed or did not run
     run_id: str | None = None  # the step's own (subflow) run
     page: str | None = None  # an http(s) address the step wrote to (the report's page)
+
+
+def broken_steps(states: Mapping[str, State], error: BaseException) -> list[Step]:
+    """The page of a run that a step's exception ended: the steps that ran, each as its state
+    ended, and the error (a row of its own when no step's state shows it)."""
+    steps = []
+    for name, state in states.items():
+        run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+        if state.is_completed():
+            steps.append(Step(name, "ok", "completed; its run has what it did", run_id))
+        else:
+            why = state.message or f"{type(error).__name__}: {error}"
+            steps.append(Step(name, "failed", f"{state.name}: {why}", run_id))
+    if not needs_attention(steps):
+        steps.append(Step("pipeline", "failed", f"{type(error).__name__}: {error}"))
+    return steps
 
 
 def needs_attention(steps: Sequence[Step]) -> list[Step]:

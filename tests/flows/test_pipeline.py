@@ -6,6 +6,7 @@ runs."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -113,6 +114,26 @@ def test_the_pipeline_run_has_a_summary_artifact_linking_each_steps_run(drifted)
     assert [r.split(" | ")[0] for r in rows[1:]] == [
         "| ingest", "| transform", "| monitor", "| train", "| champion", "| forecast", "| report"
     ]  # fmt: skip
+
+
+def test_a_step_that_raises_still_leaves_the_summary_saying_which(
+    env, monkeypatch, prefect_harness
+):
+    # a folder where the warehouse file should be: opening it raises in the ingest step
+    blocked = env["HHCAST_WAREHOUSE"]
+    Path(blocked).mkdir(parents=True)
+    state = pipeline(return_state=True)
+    assert state.is_failed()
+    with get_client(sync_client=True) as client:
+        (card,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["pipeline-summary"]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[str(state.state_details.flow_run_id)]),
+            )
+        )
+    assert card.description.startswith("**Pipeline needs attention**: ingest failed: ")
+    rows = [line for line in card.data.splitlines() if line.startswith("| ")]
+    assert [r.split(" | ")[:2] for r in rows[1:]] == [["| ingest", "failed"]]
 
 
 def built(ok: bool = True) -> BuildSummary:

@@ -3,7 +3,9 @@ which step failed and why."""
 
 from __future__ import annotations
 
-from tasks.pipeline import Step, description, log_lines, markdown
+from prefect.states import Completed, Crashed
+
+from tasks.pipeline import Step, broken_steps, description, log_lines, markdown
 
 UI = "http://127.0.0.1:4200"
 INGEST_RUN = "0b7e7a52-0000-4000-8000-000000000001"
@@ -85,3 +87,20 @@ def test_the_log_has_the_verdict_then_a_line_per_step():
     assert len(lines) == 7
     assert lines[0].split() == ["ingest", "ok:", "12", "files", "(12", "loaded)"]
     assert lines[5].split()[:2] == ["forecast", "skipped:"]
+
+
+def test_a_step_that_raised_is_the_failed_row_of_the_page_and_the_verdict_names_it():
+    states = {"ingest": Completed(), "transform": Crashed(message="disk full")}
+    broken = broken_steps(states, OSError("disk full"))
+    assert [(s.name, s.status) for s in broken] == [("ingest", "ok"), ("transform", "failed")]
+    assert broken[1].verdict == "Crashed: disk full"
+    assert (
+        description(broken, "")
+        == "**Pipeline needs attention**: transform failed: Crashed: disk full"
+    )
+
+
+def test_an_error_no_step_shows_gets_a_row_of_its_own():
+    broken = broken_steps({"ingest": Completed()}, ValueError("no champion table"))
+    assert [(s.name, s.status) for s in broken] == [("ingest", "ok"), ("pipeline", "failed")]
+    assert broken[-1].verdict == "ValueError: no champion table"

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.processes import free_port, stop_tree  # noqa: E402
+from flows.scratch import scratch_project  # noqa: E402
 from hhcast.sample import generate  # noqa: E402
 
 HHCAST = str(Path(sys.executable).parent / "hhcast")
@@ -36,22 +37,13 @@ RUN_LINK = re.compile(r"run: (http://\S+)/runs/flow-run/([0-9a-f-]{36})")
 
 def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
     """A fresh-clone-like project with a small sample; the environment to run hhcast in."""
-    project = base / "project"
-    project.mkdir()
-    for name in ("prefect.yaml", "hhcast.yaml"):
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
-        (project / name).symlink_to(ROOT / name)
     generate(base / "sample", preset="small", seed=7)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
-    return project, {
-        **clean,
-        "HHCAST_LANDING": str(base / "sample" / "landing"),
-        "HHCAST_LAKE": str(base / "lake"),
-        "HHCAST_WAREHOUSE": str(base / "warehouse" / "hhcast.duckdb"),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "XDG_CACHE_HOME": str(base / "cache"),
-    }
+    return scratch_project(
+        base,
+        HHCAST_LANDING=str(base / "sample" / "landing"),
+        HHCAST_LAKE=str(base / "lake"),
+        HHCAST_WAREHOUSE=str(base / "warehouse" / "hhcast.duckdb"),
+    )
 
 
 def hhcast(args: list[str], project: Path, env: dict[str, str]) -> tuple[float, str]:

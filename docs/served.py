@@ -5,7 +5,6 @@ serving it, `hhcast run` through it and a manual review left Paused (docs/screen
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.processes import alive, descendants, free_port, stop_tree
+from flows.scratch import scratch_project
 from hhcast.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,26 +47,16 @@ class Served:
 
 def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
     """A fresh-clone-like project with a small sample; the environment to run hhcast in."""
-    project = base / "project"
-    project.mkdir()
-    for name in ("prefect.yaml", "hhcast.yaml"):
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
-        (project / name).symlink_to(ROOT / name)
     generate(base / "sample", preset="small", seed=7)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
-    return project, {
-        **clean,
-        "HHCAST_LANDING": str(base / "sample" / "landing"),
-        "HHCAST_LAKE": str(base / "lake"),
-        "HHCAST_WAREHOUSE": str(base / "warehouse" / "hhcast.duckdb"),
-        "HHCAST_INGEST__WORKER_PROCESSES": "0",
-        "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
-        "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "2",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "XDG_CACHE_HOME": str(base / "cache"),
-        "XDG_STATE_HOME": str(base / "state"),
-    }
+    return scratch_project(
+        base,
+        HHCAST_LANDING=str(base / "sample" / "landing"),
+        HHCAST_LAKE=str(base / "lake"),
+        HHCAST_WAREHOUSE=str(base / "warehouse" / "hhcast.duckdb"),
+        HHCAST_INGEST__WORKER_PROCESSES="0",
+        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        HHCAST_PROMOTION__MANUAL_POLL_SECONDS="2",
+    )
 
 
 class Stack:

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from prefect_server import ROOT
 
 from flows import live_demo, stack_state
 from flows.cli import main
 from flows.processes import free_port, port_is_free
+from flows.scratch import scratch_project
 from warehouse.connection import connect
 
 HHCAST = str(Path(sys.executable).parent / "hhcast")
@@ -91,23 +91,12 @@ def test_a_stack_serving_another_warehouse_is_not_used(tmp_path, monkeypatch):
 
 def live_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A project folder like a fresh clone (its code linked), and a user's environment."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("prefect.yaml", "hhcast.yaml"):
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
-        (project / name).symlink_to(ROOT / name)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
-    env = {
-        **clean,
-        "HHCAST_INGEST__WORKER_PROCESSES": "0",
-        "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PYTHONUNBUFFERED": "1",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    return project, env
+    return scratch_project(
+        tmp_path,
+        HHCAST_INGEST__WORKER_PROCESSES="0",
+        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        PYTHONUNBUFFERED="1",
+    )
 
 
 def read_line(demo: subprocess.Popen, seen: list[str], deadline: float) -> str:

@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prefect_server import ROOT, PrefectStack
+from prefect_server import PrefectStack
 
 from flows import stack, stack_state
 from flows.processes import alive, descendants, free_port
+from flows.scratch import scratch_project
 from hhcast.sample import generate
 from tasks.review import PAUSE_EXPIRED
 from warehouse.connection import connect, writer_lock
@@ -95,29 +96,18 @@ def test_starting_a_second_stack_says_where_the_first_is(tmp_path, monkeypatch, 
 def served_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """A project folder like a fresh clone (its code linked, not copied) with a small sample,
     and the environment a user would start the stack from."""
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("prefect.yaml", "hhcast.yaml"):
-        (project / name).write_bytes((ROOT / name).read_bytes())
-    for name in ("flows", "tasks", "warehouse", "hhcast", "sql"):
-        (project / name).symlink_to(ROOT / name)
     # Without flight plans: training needs none, and the sample is quicker to make.
     generate(tmp_path / "sample", preset="small", seed=7, plan_weeks=0)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
-    env = {
-        **clean,
-        "HHCAST_LANDING": str(tmp_path / "sample" / "landing"),
-        "HHCAST_LAKE": str(tmp_path / "lake"),
-        "HHCAST_WAREHOUSE": str(tmp_path / "warehouse" / "hhcast.duckdb"),
-        "HHCAST_INGEST__WORKER_PROCESSES": "0",
-        "HHCAST_TRAINING__CANDIDATES": CANDIDATES,
-        "HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS": "1800",  # far past the review's hold
-        "HHCAST_PROMOTION__MANUAL_POLL_SECONDS": "2",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    return project, env
+    return scratch_project(
+        tmp_path,
+        HHCAST_LANDING=str(tmp_path / "sample" / "landing"),
+        HHCAST_LAKE=str(tmp_path / "lake"),
+        HHCAST_WAREHOUSE=str(tmp_path / "warehouse" / "hhcast.duckdb"),
+        HHCAST_INGEST__WORKER_PROCESSES="0",
+        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS="1800",  # far past the review's hold
+        HHCAST_PROMOTION__MANUAL_POLL_SECONDS="2",
+    )
 
 
 def models(warehouse: Path) -> dict[str, tuple[str, str]]:

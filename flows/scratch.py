@@ -1,0 +1,37 @@
+"""A throw-away project folder laid out like a fresh clone, to run hhcast's commands and stack
+apart from this checkout's own data: the stack's and the live demo's tests, bench/stack.py and
+the UI screenshots (docs/served.py) use it.
+
+The folder gets copies of prefect.yaml and hhcast.yaml and links to the code, so a command run
+in it reads the project's configuration and code as a clone would; its environment is the
+user's without any PREFECT_ or HHCAST_ setting of ours, its caches and Prefect state inside
+the folder's parent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGURATION = ("prefect.yaml", "hhcast.yaml")
+CODE = ("flows", "tasks", "warehouse", "hhcast", "sql")
+
+
+def scratch_project(base: Path, **settings: str) -> tuple[Path, dict[str, str]]:
+    """`base`/project laid out like a fresh clone, and the environment to run hhcast in there:
+    the user's, cleared of PREFECT_ and HHCAST_ variables, plus `settings` (e.g. HHCAST_LAKE)."""
+    project = base / "project"
+    project.mkdir()
+    for name in CONFIGURATION:
+        (project / name).write_bytes((ROOT / name).read_bytes())
+    for name in CODE:
+        (project / name).symlink_to(ROOT / name)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "HHCAST_"))}
+    return project, {
+        **clean,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "XDG_CACHE_HOME": str(base / "cache"),
+        "XDG_STATE_HOME": str(base / "state"),
+        **settings,
+    }

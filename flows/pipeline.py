@@ -172,18 +172,17 @@ def _run_steps(
     loaded = value_of(ingested)
     built = states["transform"] = transform(full_refresh=full_refresh, return_state=True)
     rebuilt = value_of(built)
-    runs = {"ingest": run_id_of(ingested), "transform": run_id_of(built)}
     ok = ingested.is_completed() and built.is_completed()
     trained = train_error = skipped = champion = monitored = None
     if not built.is_completed():
         skipped = "the transform failed; fix it first (the data tests above say what failed)"
     else:
         watched = states["monitor"] = monitor(pipeline_retrains=True, return_state=True)
-        monitored, runs["monitor"] = value_of(watched), run_id_of(watched)
+        monitored = value_of(watched)
         # the run that opens an alert retrains, as the event does under a served deployment
         again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
-        states["train"], runs["train"] = training, run_id_of(training)
+        states["train"] = training
         outcome = training.result(raise_on_failure=False)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
@@ -196,13 +195,13 @@ def _run_steps(
     forecasted = drawn = report_error = None
     if built.is_completed():
         predicted = states["forecast"] = forecast(return_state=True)
-        forecasted, runs["forecast"] = value_of(predicted), run_id_of(predicted)
+        forecasted = value_of(predicted)
         # the charts of this run; a report that fails fails its own run, not the pipeline's
         reported = states["report"] = report(return_state=True)
-        runs["report"], drawn = run_id_of(reported), reported.result(raise_on_failure=False)
+        drawn = reported.result(raise_on_failure=False)
         if isinstance(drawn, BaseException):
             drawn, report_error = None, str(drawn)
     return PipelineSummary(
         loaded, rebuilt, trained, champion, ok, train_error, skipped, monitored, forecasted,
-        drawn, report_error, runs,
+        drawn, report_error, {name: run_id_of(state) for name, state in states.items()},
     )  # fmt: skip

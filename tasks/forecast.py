@@ -127,21 +127,20 @@ def forecast_weeks(
     The intervals are the champion's own scored errors' once it has enough of them
     (training.intervals.monitored_weeks, min_monitored_errors), its backtest's until then.
     """
-    with locked(settings.warehouse) as con:
+    with locked(settings.warehouse) as con:  # one connection: the errors read, the rows written
         intervals = forecast_intervals(con, champion, settings.training.intervals)
-    predicted = predict_weeks(model, intervals, weeks)
-    plans = sorted(set(predicted.select("plan_file", "plan_issued_at").iter_rows()))
-    identity = forecast_id(champion.model_id, dataset_version, plans)
-    if plans == [(WHAT_IF, None)]:  # a what-if is recorded each time it is asked
-        identity = forecast_id(champion.model_id, dataset_version, [(WHAT_IF, run_id)])
-    rows = predicted.select(PREDICTION_COLUMNS).with_columns(
-        forecast_id=pl.lit(identity),
-        run_id=pl.lit(run_id),
-        model_id=pl.lit(champion.model_id),
-        dataset_version=pl.lit(dataset_version),
-        made_at=pl.lit(datetime.now(UTC)),
-    )
-    with locked(settings.warehouse) as con:
+        predicted = predict_weeks(model, intervals, weeks)
+        plans = sorted(set(predicted.select("plan_file", "plan_issued_at").iter_rows()))
+        identity = forecast_id(champion.model_id, dataset_version, plans)
+        if plans == [(WHAT_IF, None)]:  # a what-if is recorded each time it is asked
+            identity = forecast_id(champion.model_id, dataset_version, [(WHAT_IF, run_id)])
+        rows = predicted.select(PREDICTION_COLUMNS).with_columns(
+            forecast_id=pl.lit(identity),
+            run_id=pl.lit(run_id),
+            model_id=pl.lit(champion.model_id),
+            dataset_version=pl.lit(dataset_version),
+            made_at=pl.lit(datetime.now(UTC)),
+        )
         con.begin()
         known = first_row(
             con, "select count(*) from ml.predictions where forecast_id = ?", [identity]

@@ -17,6 +17,8 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.settings import PREFECT_UI_URL
 from prefect.states import State
 
+from tasks.states import run_id_of
+
 ARTIFACT_KEY = "pipeline-summary"
 
 
@@ -36,7 +38,7 @@ def broken_steps(states: Mapping[str, State], error: BaseException) -> list[Step
     ended, and the error (a row of its own when no step's state shows it)."""
     steps = []
     for name, state in states.items():
-        run_id = str(state.state_details.flow_run_id) if state.state_details.flow_run_id else None
+        run_id = run_id_of(state)
         if state.is_completed():
             steps.append(Step(name, "ok", "completed; its run has what it did", run_id))
         else:

@@ -27,11 +27,9 @@ from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
+from flows.scratch import QUICK_CANDIDATES
+
 BENCH = Path(__file__).resolve().parent
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 FORECAST_FROM = date(2025, 6, 29)  # a Sunday: the first delivery ends here
 DELIVERED_WEEKS = 4
 
@@ -41,7 +39,7 @@ def _environment(work: Path, warehouse: Path) -> None:
     os.environ["HHCAST_LANDING"] = str(work / "landing")
     os.environ["HHCAST_LAKE"] = str(work / "lake")
     os.environ["HHCAST_WAREHOUSE"] = str(warehouse)
-    os.environ["HHCAST_TRAINING__CANDIDATES"] = QUICK
+    os.environ["HHCAST_TRAINING__CANDIDATES"] = QUICK_CANDIDATES
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")

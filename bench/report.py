@@ -21,11 +21,9 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from flows.scratch import QUICK_CANDIDATES
+
 BENCH = Path(__file__).resolve().parent
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 
 
 def point_at(home: Path) -> None:
@@ -35,7 +33,7 @@ def point_at(home: Path) -> None:
             "HHCAST_LANDING": str(home / "landing"),
             "HHCAST_LAKE": str(home / "lake"),
             "HHCAST_WAREHOUSE": str(home / "warehouse" / "hhcast.duckdb"),
-            "HHCAST_TRAINING__CANDIDATES": QUICK,
+            "HHCAST_TRAINING__CANDIDATES": QUICK_CANDIDATES,
         }
     )
     # as the CLI does (flows/console.py): Prefect's temporary API starts slowly on a busy machine

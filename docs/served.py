@@ -4,7 +4,6 @@ serving it, `hhcast run` through it and a manual review left Paused (docs/screen
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -15,19 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.processes import alive, descendants, free_port, stop_tree
-from flows.scratch import scratch_project
+from flows.scratch import QUICK_CANDIDATES, scratch_project
+from flows.stack_state import wait_until_ready
 from hhcast.sample import generate
 
 ROOT = Path(__file__).resolve().parents[1]
 HHCAST = str(Path(sys.executable).parent / "hhcast")
 RUN_LINK = re.compile(r"run: http://\S+/runs/flow-run/([0-9a-f-]{36})")
 VERSION = re.compile(r"dataset version ([0-9a-f]{16})")
-# The naive baseline, which the first training installs as champion, and ridge, which beats
-# it on the small sample: a quick training, and a challenger to review.
-CANDIDATES = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 READY_SECONDS = 300  # the stack takes 35-100 s on a busy 2-core machine
 RUN_SECONDS = 300  # a deployment run: the worker starts a process, imports, trains
 
@@ -54,7 +48,7 @@ def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
         HHCAST_LAKE=str(base / "lake"),
         HHCAST_WAREHOUSE=str(base / "warehouse" / "hhcast.duckdb"),
         HHCAST_INGEST__WORKER_PROCESSES="0",
-        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        HHCAST_TRAINING__CANDIDATES=QUICK_CANDIDATES,
         HHCAST_PROMOTION__MANUAL_POLL_SECONDS="2",
     )
 
@@ -130,19 +124,13 @@ class Stack:
         return next((str(a.latest_id) for a in found if a.key == key), None)
 
     def _wait_until_ready(self) -> None:
-        deadline = time.monotonic() + READY_SECONDS
-        state_file = self.project / ".prefect" / "stack.json"
-        while time.monotonic() < deadline:
-            if self.supervisor.poll() is not None:
-                raise RuntimeError(f"hhcast stack exited:\n{self.output.read_text()}")
-            try:
-                if json.loads(state_file.read_text()).get("ready"):
-                    return
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.5)
-        log = self.output.read_text()
-        raise RuntimeError(f"hhcast stack not ready in {READY_SECONDS} s\n{log}")
+        if wait_until_ready(self.supervisor, self.project / ".prefect", READY_SECONDS) is None:
+            how = (
+                "exited"
+                if self.supervisor.poll() is not None
+                else f"not ready in {READY_SECONDS} s"
+            )
+            raise RuntimeError(f"hhcast stack {how}:\n{self.output.read_text()}")
 
 
 def serve_runs(stack: Stack) -> Served:

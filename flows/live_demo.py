@@ -28,7 +28,7 @@ from pathlib import Path
 from flows import stack_state
 from flows.live_week import LiveDemoError
 from flows.processes import stop_tree
-from flows.stack_state import StackState, read_state
+from flows.stack_state import StackState, read_state, wait_until_ready
 
 DELIVERED_EVENT = "hhcast.landing.delivered"
 PIPELINE = "pipeline/pipeline-daily"  # the deployment whose trigger answers DELIVERED_EVENT
@@ -189,15 +189,12 @@ def _start_stack(options: LiveOptions) -> subprocess.Popen:
 def _wait_for_stack(supervisor: subprocess.Popen) -> StackState:
     """The stack the demo started, once ready; its log's end if it exits or stays silent."""
     log = stack_state.HOME / "stack-live.log"
-    deadline = time.monotonic() + STACK_START_SECONDS
-    while time.monotonic() < deadline:
-        if supervisor.poll() is not None:
-            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise LiveDemoError(f"hhcast stack exited with {supervisor.returncode}:\n{tail}")
-        state = read_state(stack_state.HOME)
-        if state is not None and state.pid == supervisor.pid and state.ready:
-            return state
-        time.sleep(0.5)
+    state = wait_until_ready(supervisor, stack_state.HOME, STACK_START_SECONDS)
+    if state is not None:
+        return state
+    if supervisor.poll() is not None:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise LiveDemoError(f"hhcast stack exited with {supervisor.returncode}:\n{tail}")
     raise LiveDemoError(f"hhcast stack did not come up in {STACK_START_SECONDS} s; see {log}")
 
 

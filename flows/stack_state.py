@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,6 +49,18 @@ def read_state(home: Path | None = None) -> StackState | None:
     if alive(state.pid):
         return state
     path.unlink(missing_ok=True)
+    return None
+
+
+def wait_until_ready(supervisor: subprocess.Popen, home: Path, seconds: float) -> StackState | None:
+    """The state a `hhcast stack` started as `supervisor` records in `home` once it is ready;
+    None when the process exits first or `seconds` pass (its log says why)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and supervisor.poll() is None:
+        state = read_state(home)
+        if state is not None and state.pid == supervisor.pid and state.ready:
+            return state
+        time.sleep(0.5)
     return None
 
 

@@ -11,20 +11,16 @@ from prefect.client.orchestration import get_client
 
 from flows.cli import main
 from flows.forecast import forecast
+from flows.scratch import QUICK_CANDIDATES
 from flows.train import train_models
 from tasks.what_if import WhatIfWeek
 from warehouse.connection import connect
-
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 
 
 @pytest.fixture
 def champion(trainable, monkeypatch):
     monkeypatch.delenv("HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS")  # no MLP here
-    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK)
+    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK_CANDIDATES)
     state = train_models(return_state=True)
     assert state.is_completed(), state.message
     return state.result().champion

@@ -15,16 +15,10 @@ import pytest
 from flows import live_demo, stack_state
 from flows.cli import main
 from flows.processes import free_port, port_is_free
-from flows.scratch import scratch_project
+from flows.scratch import QUICK_CANDIDATES, scratch_project
 from warehouse.connection import connect
 
 HHCAST = str(Path(sys.executable).parent / "hhcast")
-# The naive baseline, which the first training installs as champion, and ridge: a quick
-# training (tests/flows/test_stack.py trains the same two).
-CANDIDATES = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 
 
 @pytest.fixture
@@ -94,7 +88,7 @@ def live_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     return scratch_project(
         tmp_path,
         HHCAST_INGEST__WORKER_PROCESSES="0",
-        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        HHCAST_TRAINING__CANDIDATES=QUICK_CANDIDATES,
         PYTHONUNBUFFERED="1",
     )
 

@@ -19,17 +19,13 @@ from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFi
 from flows.forecast import forecast
 from flows.ingest import ingest
 from flows.monitor import monitor
+from flows.scratch import QUICK_CANDIDATES
 from flows.train import train_models
 from flows.transform import transform
 from hhcast.config import load_settings
 from hhcast.sample import generate
 from tasks.monitor import DEGRADED_EVENT
 from warehouse.connection import connect
-
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 
 
 def rows(settings, sql: str) -> list[tuple]:
@@ -54,7 +50,7 @@ def delivered(tmp_path_factory, prefect_harness):
             "HHCAST_LAKE": str(out / "lake"),
             "HHCAST_WAREHOUSE": str(out / "warehouse" / "hhcast.duckdb"),
             "HHCAST_INGEST__WORKER_PROCESSES": "0",
-            "HHCAST_TRAINING__CANDIDATES": QUICK,
+            "HHCAST_TRAINING__CANDIDATES": QUICK_CANDIDATES,
         }.items():
             env.setenv(name, value)
         settings = load_settings()
@@ -75,7 +71,7 @@ def test_forecasts_are_scored_once_a_sustained_breach_alerts_and_a_healthy_run_c
     assert before.weeks_scored == 0 and before.alert == "none"
     for name in ("HHCAST_LANDING", "HHCAST_LAKE", "HHCAST_WAREHOUSE"):
         monkeypatch.setenv(name, str(getattr(settings, name.removeprefix("HHCAST_").lower())))
-    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK)
+    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK_CANDIDATES)
     started = time.time()
 
     # 1. The forecast weeks now complete are scored, each once, with the model's nowcast.

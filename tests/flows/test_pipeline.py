@@ -21,6 +21,7 @@ from prefect.client.schemas.filters import (
 from prefect.settings import PREFECT_UI_URL
 
 from flows.pipeline import PipelineSummary, pipeline
+from flows.scratch import QUICK_CANDIDATES
 from hhcast.config import load_settings
 from hhcast.sample import generate
 from tasks.forecast import ForecastSummary
@@ -31,10 +32,6 @@ from tasks.report import ReportSummary
 from tasks.transform import BuildSummary
 from warehouse.connection import connect
 
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 DRIFT_FROM = date(2022, 4, 1)
 
 
@@ -53,7 +50,7 @@ def drifted(tmp_path_factory, prefect_harness):
             "HHCAST_LAKE": str(out / "lake"),
             "HHCAST_WAREHOUSE": str(out / "warehouse" / "hhcast.duckdb"),
             "HHCAST_INGEST__WORKER_PROCESSES": "0",
-            "HHCAST_TRAINING__CANDIDATES": QUICK,
+            "HHCAST_TRAINING__CANDIDATES": QUICK_CANDIDATES,
         }.items():
             env.setenv(name, value)
         first = pipeline(source=str(out / "first" / "landing"), return_state=True).result()

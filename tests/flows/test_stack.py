@@ -19,18 +19,12 @@ from prefect_server import PrefectStack
 
 from flows import stack, stack_state
 from flows.processes import alive, descendants, free_port
-from flows.scratch import scratch_project
+from flows.scratch import QUICK_CANDIDATES, scratch_project
 from hhcast.sample import generate
 from tasks.review import PAUSE_EXPIRED
 from warehouse.connection import connect, writer_lock
 
 HHCAST = str(Path(sys.executable).parent / "hhcast")
-# The naive baseline, which the first training installs as champion, and ridge, which beats
-# it on the small sample: a quick training with something to review.
-CANDIDATES = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 # A paused train run must outlast the lease (300 s, renewed at 225 s) of a deployment
 # concurrency slot, which killed a paused review 3 min 32 s in (prefect.yaml sets no limit
 # since): held this long, with room, and checked every POLL_SECONDS.
@@ -104,7 +98,7 @@ def served_project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         HHCAST_LAKE=str(tmp_path / "lake"),
         HHCAST_WAREHOUSE=str(tmp_path / "warehouse" / "hhcast.duckdb"),
         HHCAST_INGEST__WORKER_PROCESSES="0",
-        HHCAST_TRAINING__CANDIDATES=CANDIDATES,
+        HHCAST_TRAINING__CANDIDATES=QUICK_CANDIDATES,
         HHCAST_PROMOTION__MANUAL_TIMEOUT_SECONDS="1800",  # far past the review's hold
         HHCAST_PROMOTION__MANUAL_POLL_SECONDS="2",
     )
@@ -196,20 +190,6 @@ def notices_after(served: PrefectStack, events: list[dict], expected_runs: int) 
         )
 
 
-def wait_until_ready(home: Path, supervisor: subprocess.Popen, output: Path) -> dict:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        assert supervisor.poll() is None, output.read_text()
-        try:
-            state = json.loads((home / stack_state.STATE_FILE).read_text())
-        except (OSError, ValueError):
-            state = {}
-        if state.get("ready"):
-            return state
-        time.sleep(0.5)
-    raise AssertionError(f"the stack did not come up in 300 s\n{output.read_text()}")
-
-
 def scheduled_runs(served: PrefectStack, deployment: str, timeout: float = 180) -> list:
     """The deployment's scheduled runs, once the server's scheduler has made some."""
     from prefect.client.schemas.filters import (
@@ -255,8 +235,9 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         )  # fmt: skip
     served = PrefectStack(home, f"http://127.0.0.1:{port}/api", env)
     try:
-        state = wait_until_ready(home, supervisor, output)
-        assert state["pid"] == supervisor.pid and state["port"] == port
+        state = stack_state.wait_until_ready(supervisor, home, 300)
+        assert state is not None, f"the stack did not come up in 300 s\n{output.read_text()}"
+        assert state.pid == supervisor.pid and state.port == port
         assert f"UI         http://127.0.0.1:{port}" in output.read_text()
 
         again = subprocess.run([HHCAST, "stack", "--port", str(port)], cwd=project, env=env,

@@ -24,6 +24,7 @@ from flows.cli import main
 from flows.ingest import ingest
 from flows.pipeline import pipeline
 from flows.retrain import retrain
+from flows.scratch import QUICK_CANDIDATES
 from flows.train import train_models
 from flows.transform import transform
 from hhcast.config import load_settings
@@ -32,20 +33,15 @@ from warehouse.connection import connect
 from warehouse.replica import read_stamp
 
 pytestmark = pytest.mark.slow
-# The naive baseline and ridge, which beats it on the small sample: for the tests of the loop
-# (policies, reviews, the pipeline's schedule, retraining). The first test trains every
-# candidate hhcast.yaml configures.
-QUICK = (
-    "{naive_last_year: {algorithm: naive, params: {column: hh_lag_52, fallback: hh_rolling_4}},"
-    " ridge: {algorithm: linear, params: {alpha: 1.0}}}"
-)
 
 
 @pytest.fixture
 def quick(trainable, monkeypatch):
-    """`trainable`, training two quick candidates only."""
+    """`trainable`, training two quick candidates only: for the tests of the loop (policies,
+    reviews, the pipeline's schedule, retraining). The first test trains every candidate
+    hhcast.yaml configures."""
     monkeypatch.delenv("HHCAST_TRAINING__CANDIDATES__MLP__PARAMS__EPOCHS")  # no MLP here
-    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK)
+    monkeypatch.setenv("HHCAST_TRAINING__CANDIDATES", QUICK_CANDIDATES)
     return load_settings()
 
 
@@ -287,7 +283,7 @@ def test_retrain_lands_new_files_and_trains_on_the_new_version(
         "HHCAST_LANDING": str(tmp_path / "first" / "landing"),
         "HHCAST_LAKE": str(tmp_path / "lake"),
         "HHCAST_WAREHOUSE": str(tmp_path / "wh" / "hhcast.duckdb"),
-        "HHCAST_TRAINING__CANDIDATES": QUICK,
+        "HHCAST_TRAINING__CANDIDATES": QUICK_CANDIDATES,
     }.items():
         monkeypatch.setenv(name, value)
     settings = load_settings()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 from flows.processes import alive, descendants, free_port, stop_tree
 from flows.scratch import QUICK_CANDIDATES, scratch_project
@@ -104,18 +105,43 @@ class Stack:
         with temporary_settings({PREFECT_API_URL: self.api_url}), get_client(sync_client=True) as c:
             yield c
 
-    def wait_for(self, run_id: str, state: str) -> None:
-        """Wait until the run is in `state` (a state type, e.g. PAUSED); fail on another end."""
-        deadline = time.monotonic() + RUN_SECONDS
-        while time.monotonic() < deadline:
-            with self.client() as client:
-                now = client.read_flow_run(run_id).state
+    def wait_for(self, run_id: str, state: str, seconds: float = RUN_SECONDS) -> None:
+        """Wait until the run is in `state` (a state type, e.g. PAUSED); fail on another end,
+        or after `seconds`, saying where the run is and the last lines of its log."""
+        deadline = time.monotonic() + seconds
+        while True:
+            now = self.state_of(run_id)
             if now is not None and now.type.value == state:
                 return
             if now is not None and now.is_final():
-                raise RuntimeError(f"run {run_id} ended {now.name}: {now.message}")
+                raise RuntimeError(f"run {run_id} ended {now.name}: {now.message}\n"
+                                   f"{self.log_tail(run_id)}")  # fmt: skip
+            if time.monotonic() > deadline:
+                where = f"{now.name}: {now.message}" if now is not None else "no state"
+                raise RuntimeError(
+                    f"run {run_id} not {state} after {seconds:.0f} s, it is {where}\n"
+                    f"{self.log_tail(run_id)}"
+                )
             time.sleep(1)
-        raise RuntimeError(f"run {run_id} not {state} after {RUN_SECONDS} s")
+
+    def state_of(self, run_id: str):
+        """The run's state as the server has it now."""
+        with self.client() as client:
+            return client.read_flow_run(run_id).state
+
+    def log_tail(self, run_id: str, lines: int = 15) -> str:
+        """The last lines of the run's log on the server, and of the stack's own output."""
+        from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+        from prefect.client.schemas.sorting import LogSort
+
+        of_run = LogFilter(flow_run_id=LogFilterFlowRunId(any_=[UUID(run_id)]))
+        with self.client() as client:
+            logs = client.read_logs(log_filter=of_run, sort=LogSort.TIMESTAMP_DESC, limit=lines)
+        run_log = "\n".join(f"  {log.timestamp:%H:%M:%S} {log.message}" for log in logs[::-1])
+        stack_log = "\n".join(
+            f"  {line}" for line in self.output.read_text(errors="replace").splitlines()[-lines:]
+        )
+        return f"its log, last {lines} lines:\n{run_log}\nthe stack's output:\n{stack_log}"
 
     def latest_artifact(self, key: str) -> str | None:
         """The id of the newest artifact under `key`, if any."""

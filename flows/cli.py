@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tasks.ingest import IngestSummary
 
-from flows.console import CONFIGURATION, explain, hide_tracebacks_on_console, prepare_environment
+from flows.console import (
+    CONFIGURATION,
+    exit_without_teardown,
+    explain,
+    in_process_run,
+    prepare_environment,
+)
 from flows.stack import DEFAULT_PORT
 from flows.stack_state import use_running_stack
 
@@ -23,6 +29,19 @@ prepare_environment()
 # the demo's sample is what `hhcast ingest` and the stack's deployments read too.
 DEMO_DIR = Path("data")
 LIVE_DIR = DEMO_DIR / "live"  # the live demo's own landing, lake and warehouse
+
+
+def executable() -> None:
+    """The `hhcast` executable: main() on the command line, then its exit code, without the
+    interpreter's teardown of every module (flows/console.exit_without_teardown)."""
+    code = 1  # what Python exits with when an exception escapes
+    exit_without_teardown(lambda: code)
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's --help and usage errors
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        raise
+    raise SystemExit(code)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,16 +220,18 @@ def _run_ingest(source: str | None) -> tuple[IngestSummary, bool]:
     """Run the ingest flow; return its summary and whether any file was rejected."""
     from flows.ingest import ingest
 
-    hide_tracebacks_on_console()
-
-    return _outcome(ingest(source=source, return_state=True))
+    return _run(ingest, source=source)
 
 
-def _outcome(state):
-    """A flow's summary and whether it failed; a crash (not a reported failure) is raised.
+def _run(flow, **parameters):
+    """Run `flow` in this process: its summary and whether it failed; a crash (not a
+    reported failure) is raised.
 
     On a Prefect server (the stack's or the user's) the run's page is named first.
     """
+    with in_process_run():
+        state = flow(**parameters, return_state=True)
+
     from flows.stack_state import run_link
     from tasks.states import value_of
 
@@ -223,9 +244,7 @@ def _outcome(state):
 def _transform(args: argparse.Namespace) -> int:
     from flows.transform import transform
 
-    hide_tracebacks_on_console()
-
-    summary, failed = _outcome(transform(full_refresh=args.full_refresh, return_state=True))
+    summary, failed = _run(transform, full_refresh=args.full_refresh)
     print(summary.headline())
     for problem in summary.failed:
         print(f"  failed: {problem}")
@@ -235,15 +254,8 @@ def _transform(args: argparse.Namespace) -> int:
 def _pipeline(args: argparse.Namespace) -> int:
     from flows.pipeline import pipeline
 
-    hide_tracebacks_on_console()
-
-    summary, failed = _outcome(
-        pipeline(
-            source=args.source,
-            full_refresh=args.full_refresh,
-            promotion=args.promotion,
-            return_state=True,
-        )
+    summary, failed = _run(
+        pipeline, source=args.source, full_refresh=args.full_refresh, promotion=args.promotion
     )
     _print_pipeline(summary)
     return 1 if failed else 0
@@ -252,11 +264,7 @@ def _pipeline(args: argparse.Namespace) -> int:
 def _retrain(args: argparse.Namespace) -> int:
     from flows.retrain import retrain
 
-    hide_tracebacks_on_console()
-
-    summary, failed = _outcome(
-        retrain(files=args.files, promotion=args.promotion, return_state=True)
-    )
+    summary, failed = _run(retrain, files=args.files, promotion=args.promotion)
     _print_pipeline(summary)
     return 1 if failed else 0
 
@@ -289,12 +297,8 @@ def _print_forecast(summary, label: str = "forecast: ") -> None:
 def _train(args: argparse.Namespace) -> int:
     from flows.train import train_models
 
-    hide_tracebacks_on_console()
-
-    summary, failed = _outcome(
-        train_models(
-            dataset_version=args.dataset_version, promotion=args.promotion, return_state=True
-        )
+    summary, failed = _run(
+        train_models, dataset_version=args.dataset_version, promotion=args.promotion
     )
     print(summary.headline())
     return 1 if failed else 0
@@ -303,8 +307,7 @@ def _train(args: argparse.Namespace) -> int:
 def _forecast(args: argparse.Namespace) -> int:
     from flows.forecast import forecast
 
-    hide_tracebacks_on_console()
-    summary, failed = _outcome(forecast(return_state=True))
+    summary, failed = _run(forecast)
     _print_forecast(summary)
     return 1 if failed or summary.forecast_id is None else 0
 
@@ -323,8 +326,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.out is None:
         from flows.report import report
 
-        hide_tracebacks_on_console()
-        summary, failed = _outcome(report(return_state=True))
+        summary, failed = _run(report)
         print(summary.headline())
         return 1 if failed else 0
 
@@ -470,8 +472,6 @@ def _demo(args: argparse.Namespace) -> int:
     if args.live:
         return _live_demo(args)
     from flows.pipeline import pipeline
-
-    hide_tracebacks_on_console()
     from hhcast.config import load_settings
     from hhcast.sample import generate
 
@@ -479,7 +479,7 @@ def _demo(args: argparse.Namespace) -> int:
     if not landing.exists():
         print(f"generating the {args.preset} sample into {landing} ...", flush=True)
         generate(DEMO_DIR, preset=args.preset)
-    summary, failed = _outcome(pipeline(source=str(landing), return_state=True))
+    summary, failed = _run(pipeline, source=str(landing))
     settings = load_settings()
     version = summary.transform.version
     print()
@@ -541,4 +541,4 @@ def _stack(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    executable()

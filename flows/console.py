@@ -9,10 +9,13 @@ state folder, where an unexpected error's message points.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -149,3 +152,43 @@ def hide_tracebacks_on_console() -> None:
             handler.formatter, _WithoutTraceback
         ):
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
+
+
+@contextmanager
+def in_process_run() -> Iterator[None]:
+    """The settings of a flow run in the `hhcast` command's own process.
+
+    Tracebacks stay off the console (above), and the run sends no heartbeats. A heartbeat
+    tells the server that a run's process is still alive; here the run is the command, and
+    the person who started it sees it end. Prefect 3.8's heartbeat thread sleeps in 1 s steps
+    and each flow joins it when it ends, which cost up to 1 s for the run and for each of its
+    subflows. Deployment runs keep theirs (their worker process may die unseen).
+    """
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    hide_tracebacks_on_console()
+    # An environment variable cannot say "none" (it must be a number of seconds >= 30).
+    with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def exit_without_teardown(code: Callable[[], int]) -> None:
+    """End the `hhcast` process the way Python does, minus freeing every module's objects.
+
+    Call it first thing in the executable: it registers an exit function that runs after
+    every other one (they run last registered, first), when Python has already waited for
+    the process's threads and run Prefect's exit functions, which send its last logs and
+    events to the API. What Python would do next frees the objects of every module loaded,
+    one by one: 1.0-1.5 s once scikit-learn is imported, which a finished command has no use
+    for (every file and warehouse connection hhcast opens is closed by then). Flushing the
+    logging handlers and the console first, it leaves with `code()`, the command's exit code.
+    """
+
+    def leave() -> None:
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(OSError, ValueError):  # a closed pipe or stream: nothing to say
+                stream.flush()
+        os._exit(code())
+
+    atexit.register(leave)

@@ -245,6 +245,67 @@ def test_the_console_shows_a_log_line_without_its_traceback():
     assert record.exc_info is not None  # other handlers (Prefect's API log) still get it
 
 
+def test_a_flow_run_in_the_commands_own_process_sends_no_heartbeats(prefect_harness):
+    from prefect import flow
+    from prefect.settings import get_current_settings
+
+    from flows.console import in_process_run
+
+    @flow
+    def heartbeat_seconds() -> int | None:
+        return get_current_settings().flows.heartbeat_frequency  # what Prefect's engine reads
+
+    with in_process_run():
+        assert heartbeat_seconds() is None
+    assert heartbeat_seconds() == get_current_settings().flows.heartbeat_frequency is not None
+
+
+EXITING = """
+import atexit, logging, sys
+from flows.console import exit_without_teardown
+
+class TornDown:
+    def __del__(self):
+        print("torn down", flush=True)
+
+kept = TornDown()  # freed when Python tears its modules down
+if sys.argv[1] == "skip":
+    exit_without_teardown(lambda: 3)
+atexit.register(lambda: print("a later exit function ran"))  # Prefect's register after
+logging.basicConfig(filename="exit.log", level=logging.INFO)
+logging.info("logged before the exit")
+sys.stdout.write("written, never flushed")  # a pipe's buffer
+raise SystemExit(0)
+"""
+
+
+def test_the_executable_exits_with_its_code_after_every_exit_function_minus_the_teardown(
+    tmp_path,
+):
+    def exiting(how: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", EXITING, how], cwd=tmp_path, capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+        )  # fmt: skip
+
+    python = exiting("python")  # the control: Python's own exit frees the module's object
+    assert python.returncode == 0 and "torn down" in python.stdout, python.stderr
+    skipped = exiting("skip")
+    assert skipped.returncode == 3, skipped.stderr
+    assert "a later exit function ran" in skipped.stdout
+    assert "written, never flushed" in skipped.stdout
+    assert "torn down" not in skipped.stdout
+    assert "logged before the exit" in (tmp_path / "exit.log").read_text()
+    # The executable keeps the exit codes of argparse and of a command.
+    assert subprocess.run([HHCAST, "--help"], capture_output=True).returncode == 0
+    assert subprocess.run([HHCAST, "no-such-command"], capture_output=True).returncode == 2
+    missing = subprocess.run(
+        [HHCAST, "sql", "select 1"], cwd=tmp_path, capture_output=True, text=True,
+        env={**os.environ, "HHCAST_WAREHOUSE": str(tmp_path / "none.duckdb")},
+    )  # fmt: skip
+    assert missing.returncode == 2 and "does not exist yet" in missing.stderr
+
+
 def _warehouse_with_a_replica_behind(settings) -> None:
     """A warehouse of 3 events whose replica was published at 2: the replica is behind."""
     from warehouse.connection import connect, writing

@@ -1,14 +1,17 @@
-"""What the local stack costs and saves: `hhcast stack` start and stop, and commands with it
-against Prefect's temporary API.
+"""What the local stack costs and saves: `hhcast stack` start and stop, and the weekly cycle
+with it against Prefect's temporary API.
 
     ./dev python bench/stack.py [--runs 3]
 
-In a project folder of its own (the code linked, a `small` sample, a fresh `.prefect/`):
-starts `hhcast stack` and times it until it is ready (server healthy, prefect.yaml deployed,
-worker online); runs the pipeline once (ingest, build, train, forecast); times `hhcast
-transform` and `hhcast run` with nothing new to do, through the stack, and reads each run's
-own duration from the server (the rest of a command's wall time is its cost: Python, imports,
-the API); times `hhcast stack stop`; then the same commands with Prefect's temporary API.
+In a project folder of its own (the code linked, the `small` sample's history, a fresh
+`.prefect/`): starts `hhcast stack` and times it until it is ready (server healthy,
+prefect.yaml deployed, worker online); runs the pipeline once (ingest, build, train,
+forecast). Then, through the stack, the weekly cycle `runs` times: one week of exports
+delivered into landing (hhcast/deliveries.py, as a plant hands them over), and `hhcast run`
+to a new forecast; and `hhcast transform` with nothing new, as a control. Each run's own
+duration (start to end) is read from the server; the rest of the command's wall time is its
+cost (Python, imports, the API). It times `hhcast stack stop`, then the same with Prefect's
+temporary API, delivering the following weeks.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,15 +34,23 @@ sys.path.insert(0, str(ROOT))
 
 from flows.processes import free_port, stop_tree  # noqa: E402
 from flows.scratch import scratch_project  # noqa: E402
-from hhcast.sample import generate  # noqa: E402
+from hhcast.deliveries import WeeklyDeliveries, mondays  # noqa: E402
 
 HHCAST = str(Path(sys.executable).parent / "hhcast")
 RUN_LINK = re.compile(r"run: (http://\S+)/runs/flow-run/([0-9a-f-]{36})")
+NEW_FORECAST = re.compile(r"^forecast: .* forecast [0-9a-f]+ new", re.MULTILINE)
+HISTORY_END = date(2022, 2, 27)  # a Sunday of the small preset, ~3.5 years of history
 
 
-def project_folder(base: Path) -> tuple[Path, dict[str, str]]:
-    """A fresh-clone-like project with a small sample; the environment to run hhcast in."""
-    generate(base / "sample", preset="small", seed=7)
+def weekly(runs: int) -> WeeklyDeliveries:
+    """The small sample's history, then a week for each weekly cycle (both ways round)."""
+    first = HISTORY_END + timedelta(days=1)
+    return WeeklyDeliveries("small", 7, HISTORY_END, mondays(first, 2 * runs))
+
+
+def project_folder(base: Path, deliveries: WeeklyDeliveries) -> tuple[Path, dict[str, str]]:
+    """A fresh-clone-like project with the sample's history; the environment to run hhcast in."""
+    deliveries.history(base / "sample")
     return scratch_project(
         base,
         HHCAST_LANDING=str(base / "sample" / "landing"),
@@ -73,12 +86,19 @@ def run_seconds(api_url: str, flow_run_id: str) -> float:
     return (run.end_time - run.start_time).total_seconds()
 
 
-def timed_commands(project, env, runs: int, served: bool) -> dict[str, list[tuple[float, float]]]:
-    """(wall, own work) seconds of each command, `runs` times; own work only on the stack."""
+def timed_commands(
+    project, env, weeks: Iterator[date], deliver, runs: int, served: bool
+) -> dict[str, list[tuple[float, float]]]:
+    """(wall, own work) seconds of the weekly cycle and of a transform with nothing new, each
+    `runs` times; own work only on the stack."""
     found: dict[str, list[tuple[float, float]]] = {}
-    for command in (["transform"], ["run"]):
+    for command in (["run"], ["transform"]):
         for _ in range(runs):
+            if command == ["run"]:
+                deliver(next(weeks))  # the week's exports land (not timed)
             wall, out = hhcast(command, project, env)
+            if command == ["run"] and not NEW_FORECAST.search(out):
+                raise SystemExit(f"the weekly cycle made no new forecast:\n{out}")
             own = float("nan")
             if served:
                 link = RUN_LINK.search(out)
@@ -93,7 +113,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="times each command is run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="hhcast-bench-stack-") as tmp:
-        project, env = project_folder(Path(tmp))
+        deliveries = weekly(args.runs)
+        project, env = project_folder(Path(tmp), deliveries)
+        weeks = iter(deliveries.weeks)
+
+        def deliver(monday: date) -> None:
+            deliveries.deliver(Path(tmp) / "sample", monday)
+
         home = project / ".prefect"
         port = free_port()
         started = time.monotonic()
@@ -109,13 +135,13 @@ def main() -> None:
                 time.sleep(0.2)
             start_seconds = time.monotonic() - started
             hhcast(["run"], project, env)  # ingest, build, train and forecast once
-            served = timed_commands(project, env, args.runs, served=True)
+            served = timed_commands(project, env, weeks, deliver, args.runs, served=True)
             stop_seconds, _ = hhcast(["stack", "stop"], project, env)
             supervisor.wait(timeout=30)
         finally:
             if supervisor.poll() is None:
                 stop_tree(supervisor.pid)
-        temporary = timed_commands(project, env, args.runs, served=False)
+        temporary = timed_commands(project, env, weeks, deliver, args.runs, served=False)
         imports = {
             module: statistics.median(import_seconds(module, env) for _ in range(args.runs))
             for module in ("prefect", "flows.transform", "flows.pipeline")
@@ -128,8 +154,10 @@ def main() -> None:
         own = statistics.median(o for _, o in timings)
         alone = statistics.median(w for w, _ in temporary[command])
         cost = wall - own
-        print(f"hhcast {command:<11}{wall:>10.1f} s{own:>8.1f} s{cost:>6.1f} s{alone:>13.1f} s")
-    print(f"(medians of {args.runs} runs; cost = wall time minus the run's own duration)")
+        name = "run, a week in" if command == "run" else f"{command}, nothing"
+        print(f"hhcast {name:<16}{wall:>6.1f} s{own:>8.1f} s{cost:>6.1f} s{alone:>13.1f} s")
+    print(f"(medians of {args.runs} runs; cost = wall time minus the run's own duration; "
+          "`run` after each week's delivery, to a new forecast)")  # fmt: skip
     print("where the cost goes, importing in a fresh Python: " + ", ".join(
         f"{module} {seconds:.1f} s" for module, seconds in imports.items()
     ))  # fmt: skip

@@ -21,7 +21,7 @@ from flows.console import (
     prepare_environment,
 )
 from flows.stack import DEFAULT_PORT
-from flows.stack_state import use_running_stack
+from flows.stack_state import HOME, use_running_stack
 
 prepare_environment()
 
@@ -37,18 +37,28 @@ def executable() -> None:
     code = 1  # what Python exits with when an exception escapes
     exit_without_teardown(lambda: code)
     try:
-        code = main()
+        code = main(warm=True)
     except SystemExit as exc:  # argparse's --help and usage errors
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         raise
     raise SystemExit(code)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and run one subcommand; return the process exit code."""
+def main(argv: list[str] | None = None, *, warm: bool = False) -> int:
+    """Parse the command line and run one subcommand; return the process exit code.
+
+    `warm`: while a stack runs here, hand the command to its spare process, which has
+    imported everything already (flows/warm.py); the `hhcast` executable does.
+    """
     args = _parser().parse_args(argv)
     if args.run is not _stack:
-        use_running_stack()  # before Prefect is imported: its settings are read once
+        stack = use_running_stack()  # before Prefect is imported: its settings are read once
+        if warm and stack is not None and not (args.run is _demo and args.live):
+            from flows.warm import hand_over
+
+            code = hand_over(sys.argv[1:] if argv is None else argv, HOME)
+            if code is not None:
+                return code
     try:
         return args.run(args)
     except BaseException as exc:  # every failure becomes a message and an exit code

@@ -172,7 +172,9 @@ def in_process_run() -> Iterator[None]:
         yield
 
 
-def exit_without_teardown(code: Callable[[], int]) -> None:
+def exit_without_teardown(
+    code: Callable[[], int], then: Callable[[int], None] | None = None
+) -> None:
     """End the `hhcast` process the way Python does, minus freeing every module's objects.
 
     Call it first thing in the executable: it registers an exit function that runs after
@@ -181,7 +183,8 @@ def exit_without_teardown(code: Callable[[], int]) -> None:
     events to the API. What Python would do next frees the objects of every module loaded,
     one by one: 1.0-1.5 s once scikit-learn is imported, which a finished command has no use
     for (every file and warehouse connection hhcast opens is closed by then). Flushing the
-    logging handlers and the console first, it leaves with `code()`, the command's exit code.
+    logging handlers and the console first, it leaves with `code()`, the command's exit code,
+    once `then(code)` has told whoever waits for it (flows/warm.py).
     """
 
     def leave() -> None:
@@ -189,6 +192,9 @@ def exit_without_teardown(code: Callable[[], int]) -> None:
         for stream in (sys.stdout, sys.stderr):
             with suppress(OSError, ValueError):  # a closed pipe or stream: nothing to say
                 stream.flush()
-        os._exit(code())
+        exit_code = code()
+        if then is not None:
+            then(exit_code)
+        os._exit(exit_code)
 
     atexit.register(leave)

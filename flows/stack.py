@@ -21,6 +21,7 @@ from pathlib import Path
 
 from flows.processes import alive, port_is_free, start_logged, stop_tree, wait_for_health
 from flows.stack_state import HOME, STATE_FILE, StackState, read_state, write_state
+from flows.warm import Spares
 
 DEFAULT_PORT = 4200
 POOL = "hhcast"
@@ -62,6 +63,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
     env = _environment(home, state.api_url)
     started = time.monotonic()
     processes: dict[str, subprocess.Popen] = {}
+    spares: Spares | None = None
     signal.signal(signal.SIGTERM, _interrupt)  # `hhcast stack stop` stops it like Ctrl-C
     try:
         print(f"starting a Prefect server on {state.ui_url} (log {home / 'server.log'}) ...")
@@ -73,6 +75,9 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
             state.api_url, processes["server"], SERVER_START_SECONDS,
             logs=lambda: _tail(home / "server.log"),
         )  # fmt: skip
+        # A command's environment once it uses the stack (flows/stack_state.use_running_stack)
+        spares = Spares({**os.environ, "PREFECT_API_URL": state.api_url}, home)
+        spares.tick()  # it imports while the deployments are made
         print(f"deploying prefect.yaml to the work pool {POOL!r} ...")
         _prefect(["work-pool", "create", POOL, "--type", "process", "--overwrite"], env, home)
         _prefect(["--no-prompt", "deploy", "--all"], env, home)
@@ -83,7 +88,7 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
         _wait_for_worker(state.api_url, processes["worker"], home)
         write_state(home, replace(state, ready=True))
         _print_ready(state, settings, home, time.monotonic() - started)
-        return _supervise(processes, home)
+        return _supervise(processes, home, spares)
     except KeyboardInterrupt:
         return 0
     except RuntimeError as exc:  # a process that would not start: its log says why
@@ -93,6 +98,8 @@ def start(port: int = DEFAULT_PORT, home: Path = HOME) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stopping = time.monotonic()
+        if spares is not None:
+            spares.stop()
         if "worker" in processes:
             stop_tree(processes["worker"].pid)
             _crash_abandoned_runs(state.api_url)
@@ -204,9 +211,11 @@ def _post(url: str, body: dict) -> object:
         return json.load(answer)
 
 
-def _supervise(processes: dict[str, subprocess.Popen], home: Path) -> int:
-    """Wait for Ctrl-C; if the server or the worker dies meanwhile, say so and stop the rest."""
+def _supervise(processes: dict[str, subprocess.Popen], home: Path, spares: Spares) -> int:
+    """Wait for Ctrl-C, keeping a spare for warm commands; if the server or the worker dies
+    meanwhile, say so and stop the rest."""
     while True:
+        spares.tick()
         for name, process in processes.items():
             if process.poll() is not None:
                 log = home / f"{name}.log"

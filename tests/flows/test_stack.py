@@ -254,6 +254,7 @@ def test_the_stack_serves_deployments_and_commands_and_stops_leaving_nothing(tmp
         assert ingest.returncode == 0, ingest.stderr
         assert f"run: http://127.0.0.1:{port}/runs/flow-run/" in ingest.stdout
         assert "temporary server" not in ingest.stdout + ingest.stderr
+        assert "running hhcast ingest" in (home / "warm.log").read_text()  # the stack's spare
 
         transform = served.run_deployment("transform/transform")
         served.wait_for_state(transform, {"COMPLETED"}, timeout=300)

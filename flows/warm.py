@@ -46,9 +46,11 @@ IMPORTS = (
 )
 # What it imports next while it listens, one module at a time, until a command comes: what
 # loading a champion (2 to 3 s) and drawing a report import inside their runs.
-IMPORTS_WHILE_WAITING = ("skops.io", "sklearn.linear_model", "sklearn.ensemble",
+# Smallest first: a command that comes meanwhile waits for the one module in progress.
+IMPORTS_WHILE_WAITING = ("sklearn.linear_model", "sklearn.ensemble", "skops.io",
                          "tasks.reports.report")  # fmt: skip
 WAIT_FOR_STARTING_SECONDS = 60
+GRACE_SECONDS = 1.0  # a spare listens this long before it imports more
 # Variables read when those modules are imported: a command with other values runs cold.
 SAME_BEFORE_IMPORT = ("PREFECT_", "PYTHON")
 RESPAWN_AFTER_FAILURE_SECONDS = 60
@@ -155,8 +157,10 @@ def spare(home: Path) -> None:
     own = _before_import(dict(os.environ))
     listener = _listen(home)
     print(f"spare {os.getpid()} ready in {time.monotonic() - started:.1f} s", flush=True)
+    first = IMPORTS_WHILE_WAITING[0]
     for module in IMPORTS_WHILE_WAITING:
-        if select.select([listener], [], [], 0)[0]:
+        # A command waiting for this spare to listen connects within a moment: it goes first.
+        if select.select([listener], [], [], GRACE_SECONDS if module == first else 0)[0]:
             break  # a command is waiting: it imports the rest if it needs them
         __import__(module)
     while True:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 from flows.console import (
     CONFIGURATION,
+    exit_code_of,
     exit_without_teardown,
     explain,
     in_process_run,
@@ -39,7 +40,7 @@ def executable() -> None:
     try:
         code = main(warm=True)
     except SystemExit as exc:  # argparse's --help and usage errors
-        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        code = exit_code_of(exc)
         raise
     raise SystemExit(code)
 

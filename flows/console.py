@@ -172,6 +172,11 @@ def in_process_run() -> Iterator[None]:
         yield
 
 
+def exit_code_of(exc: SystemExit) -> int:
+    """The process exit code Python gives a SystemExit: its int, 0 for None, else 1."""
+    return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+
+
 def exit_without_teardown(
     code: Callable[[], int], then: Callable[[int], None] | None = None
 ) -> None:

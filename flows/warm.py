@@ -258,11 +258,12 @@ def _interrupted(signum: int, frame: object) -> None:
 def _run(argv: list[str]) -> None:
     global _exit_code
     from flows.cli import main
+    from flows.console import exit_code_of
 
     try:
         _exit_code = main(argv)
     except SystemExit as exc:  # argparse's --help and usage errors
-        _exit_code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        _exit_code = exit_code_of(exc)
     raise SystemExit(_exit_code)
 
 

@@ -28,6 +28,7 @@ from tasks.forecast import (
 )
 from tasks.replica import publish_replica
 from tasks.run_names import forecast_run_name
+from tasks.states import keep
 from tasks.what_if import WhatIfWeek, what_if_plan_weeks, what_if_weeks
 
 
@@ -67,4 +68,4 @@ def forecast(
     publish_forecast(summary)
     publish_replica(settings, "forecast")
     get_run_logger().info(summary.headline())
-    return summary
+    return keep(summary)

@@ -29,6 +29,7 @@ from tasks.ingest import (
 )
 from tasks.replica import publish_replica
 from tasks.run_names import ingest_run_name
+from tasks.states import keep
 from warehouse.connection import writing
 
 
@@ -52,5 +53,5 @@ def ingest(source: str | None = None) -> IngestSummary | State:
     logger.info(summary.headline())
     if summary.rejected:
         # Failed, so schedules and automations notice; the summary still travels with it.
-        return Failed(message=summary.headline(), data=summary)
-    return summary
+        return keep(Failed(message=summary.headline(), data=summary))
+    return keep(summary)

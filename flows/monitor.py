@@ -41,6 +41,7 @@ from tasks.monitor import (
 )
 from tasks.replica import publish_replica
 from tasks.run_names import monitor_run_name
+from tasks.states import keep
 from warehouse.connection import writing
 
 
@@ -73,4 +74,4 @@ def monitor(pipeline_retrains: bool = False) -> MonitorSummary:
     if champion is not None:
         publish_monitoring(summary, summary.drift)
     get_run_logger().info(summary.headline())
-    return summary
+    return keep(summary)

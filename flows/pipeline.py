@@ -38,7 +38,7 @@ from tasks.monitor import MonitorSummary
 from tasks.pipeline import Step, broken_steps, log_lines, publish_pipeline_summary
 from tasks.report import ReportSummary
 from tasks.run_names import pipeline_run_name
-from tasks.states import run_id_of, value_of
+from tasks.states import keep, outcome_of, run_id_of, value_of
 from tasks.train import TrainingSkipped, TrainingSummary, current_champion
 from tasks.transform import BuildSummary
 
@@ -158,8 +158,8 @@ def pipeline(
     get_run_logger().info(log_lines(steps, brief))
     publish_pipeline_summary(steps, brief)
     if not summary.ok:
-        return Failed(message=summary.headline(), data=summary)
-    return summary
+        return keep(Failed(message=summary.headline(), data=summary))
+    return keep(summary)
 
 
 def _run_steps(
@@ -183,7 +183,7 @@ def _run_steps(
         again = retrain or monitored.alert == "open"
         training = train_models(promotion=promotion, if_untrained=not again, return_state=True)
         states["train"] = training
-        outcome = training.result(raise_on_failure=False)
+        outcome = outcome_of(training)
         if isinstance(outcome, BaseException):
             train_error, ok = str(outcome), False
         elif isinstance(outcome, TrainingSkipped):
@@ -198,7 +198,7 @@ def _run_steps(
         forecasted = value_of(predicted)
         # the charts of this run; a report that fails fails its own run, not the pipeline's
         reported = states["report"] = report(return_state=True)
-        drawn = reported.result(raise_on_failure=False)
+        drawn = outcome_of(reported)
         if isinstance(drawn, BaseException):
             drawn, report_error = None, str(drawn)
     return PipelineSummary(

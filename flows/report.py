@@ -21,6 +21,7 @@ from prefect.runtime import flow_run
 from hhcast.config import load_settings
 from tasks.report import ReportSummary, publish_report
 from tasks.run_names import report_run_name
+from tasks.states import keep
 
 
 @flow(name="report", flow_run_name=report_run_name, log_prints=True)
@@ -30,4 +31,4 @@ def report() -> ReportSummary:
     run_id = str(flow_run.get_id() or uuid.uuid4())
     summary = publish_report(settings, run_id)
     get_run_logger().info(summary.headline())
-    return summary
+    return keep(summary)

@@ -17,7 +17,7 @@ from hhcast.config import load_settings
 from tasks.ingest import land_file
 from tasks.raw.landing import check_handed_over
 from tasks.run_names import retrain_run_name
-from tasks.states import value_of
+from tasks.states import keep, value_of
 
 
 @flow(name="retrain", flow_run_name=retrain_run_name, log_prints=True)
@@ -39,5 +39,5 @@ def retrain(
     run = pipeline(promotion=promotion, retrain=True, return_state=True)
     summary = value_of(run)
     if not run.is_completed():
-        return Failed(message=run.message, data=summary)
-    return summary
+        return keep(Failed(message=run.message, data=summary))
+    return keep(summary)

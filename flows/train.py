@@ -38,6 +38,7 @@ from tasks.progress import RunProgress
 from tasks.replica import publish_replica
 from tasks.review import review
 from tasks.run_names import train_run_name
+from tasks.states import keep
 from tasks.train import (
     TrainingSkipped,
     TrainingSummary,
@@ -77,7 +78,7 @@ def train_models(
     if if_untrained and dataset_version is None:
         dataset_version, reason = untrained_version(settings, policy)
         if dataset_version is None:
-            return TrainingSkipped(reason, current_champion(settings))
+            return keep(TrainingSkipped(reason, current_champion(settings)))
     run_id = str(flow_run.get_id() or uuid.uuid4())
     dataset = rebase_level_shifts(settings, load_dataset(settings, dataset_version))
     split = time_split(dataset.weeks, settings.training)
@@ -111,7 +112,7 @@ def train_models(
         summary.champion = record_decision(decision, run_id, settings)
     publish_replica(settings, "train")
     get_run_logger().info(summary.headline())
-    return summary
+    return keep(summary)
 
 
 def _decide(

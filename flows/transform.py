@@ -25,6 +25,7 @@ from tasks.marts.data_tests import DataTest
 from tasks.marts.project import SqlModel
 from tasks.replica import publish_replica
 from tasks.run_names import planned_transform_name, rename_run, transform_run_name
+from tasks.states import keep
 from tasks.transform import (
     BuildSummary,
     DataTestsFailed,
@@ -103,5 +104,5 @@ def transform(full_refresh: bool = False) -> BuildSummary | State:
     publish(summary)
     logger.info(summary.headline())
     if not summary.ok:
-        return Failed(message=summary.headline(), data=summary)
-    return summary
+        return keep(Failed(message=summary.headline(), data=summary))
+    return keep(summary)

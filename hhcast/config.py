@@ -176,12 +176,13 @@ class IntervalSettings(_Strict):
     # Fewer residuals than this and a grain gets no quantile of its own: a horizon falls back
     # on the pooled one, a model with too few in all gets no interval.
     min_residuals: int = Field(20, ge=20)
-    # Recalibration from monitoring: once the champion's own forecasts of the last
-    # `monitored_weeks` weeks have `min_monitored_errors` scored errors (ml.forecast_errors),
-    # its forecasts' intervals come from those instead of its backtest. They hold the flight
+    # Recalibration from monitoring: once the champion's own scored forecasts of the last
+    # `monitored_weeks` weeks (ml.forecast_errors) span `min_monitored_weeks` weeks, its
+    # forecasts' intervals come from those instead of its backtest. They hold the flight
     # plan's error too, and follow the weeks as they are now. 0 weeks: always the backtest's.
+    # Counted in weeks: one week's forecasts at several horizons miss together.
     monitored_weeks: int = Field(52, ge=0)
-    min_monitored_errors: int = Field(20, ge=20)
+    min_monitored_weeks: int = Field(20, ge=20)
 
     @model_validator(mode="after")
     def _levels_are_probabilities(self) -> IntervalSettings:

@@ -125,7 +125,7 @@ def forecast_weeks(
     """Predict the weeks and record them, unless the same forecast was recorded before.
 
     The intervals are the champion's own scored errors' once it has enough of them
-    (training.intervals.monitored_weeks, min_monitored_errors), its backtest's until then.
+    (training.intervals.monitored_weeks, min_monitored_weeks), its backtest's until then.
     """
     with locked(settings.warehouse) as con:  # one connection: the errors read, the rows written
         intervals = forecast_intervals(con, champion, settings.training.intervals)
@@ -155,19 +155,23 @@ def forecast_weeks(
 
 def forecast_intervals(con, champion: ModelRecord, config: IntervalSettings) -> dict | None:
     """The intervals the champion forecasts with now: recalibrated on its scored forecast
-    errors of the latest `monitored_weeks` weeks when there are enough, else its backtest's."""
+    errors of the latest `monitored_weeks` weeks once they span `min_monitored_weeks` weeks,
+    else its backtest's."""
     if config.monitored_weeks == 0:
         return champion.intervals
-    errors = con.sql(
+    scored = con.sql(
         """
-        select error from ml.forecast_errors
+        select error, week_start from ml.forecast_errors
         where model_id = $model
           and week_start > (select max(week_start) from ml.forecast_errors where model_id = $model)
                            - to_weeks($weeks)
         """,
         params={"model": champion.model_id, "weeks": config.monitored_weeks},
-    ).fetchnumpy()["error"]
-    monitored = recalibrate(errors, LEVELS, config.min_monitored_errors, config.monitored_weeks)
+    ).fetchnumpy()
+    monitored = recalibrate(
+        scored["error"], scored["week_start"], LEVELS, config.min_monitored_weeks,
+        config.monitored_weeks,
+    )  # fmt: skip
     return monitored or champion.intervals
 
 

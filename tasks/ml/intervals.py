@@ -12,7 +12,8 @@ Horizons with `min_residuals` errors of their own get their own quantile; every 
 and any beyond the backtest's, uses the pooled one.
 
 Once a champion has forecast for a while, `recalibrate` takes the same quantiles of its own
-scored forecast errors (monitoring's ml.forecast_errors, the latest weeks): those forecasts ran
+scored forecast errors (monitoring's ml.forecast_errors, the latest weeks, counted in weeks
+rather than errors: one week's forecasts at several horizons miss together): those forecasts ran
 on the flight plan as issued, so their errors hold the plan's error, which no backtest on
 actual utilisation can, and they are the weeks as they are now rather than as they were in
 the backtest's years. Each forecast is calibrated only on errors of weeks scored before it.
@@ -78,29 +79,46 @@ def calibrate(residuals: pl.DataFrame, settings: IntervalSettings, folds: int) -
 
 
 def recalibrate(
-    errors: np.ndarray, levels: list[float], min_errors: int, weeks: int
+    errors: np.ndarray, weeks: np.ndarray, levels: list[float], min_weeks: int, window: int
 ) -> dict | None:
-    """Intervals from a champion's scored forecast errors (forecast - actual), pooled over
-    horizons; None while there are fewer than `min_errors` or too few for a level's quantile
-    (the backtest's intervals stay).
+    """Intervals from a champion's scored forecast errors (forecast - actual) and the weeks
+    they forecast, pooled over horizons; None while they span fewer than `min_weeks` weeks or
+    too few for a level's quantile (the backtest's intervals stay).
 
-    `weeks` is how far back the errors reach, kept in the result to say what it stood on.
+    A week is the unit that is exchangeable, not an error: the forecasts of one week at
+    horizons 1 to 9 miss by nearly the same amount (the week's own noise outweighs the plan's),
+    so 20 errors can be 3 weeks' evidence. Hence the count in weeks, and the finite-sample
+    correction on weeks: the quantile at level * (W + 1) / W of the n errors of W weeks, the
+    week being forecast counted among them as split conformal counts the next error.
+    `window` is how far back the errors reach, kept in the result to say what it stood on.
     """
     errors = np.asarray(errors, dtype=float)
-    if len(errors) < min_errors:
+    n_weeks = len(np.unique(weeks))
+    if n_weeks < min_weeks:
         return None
-    pooled = {"n": len(errors), **{level_key(x): conformal_quantile(errors, x) for x in levels}}
+    pooled = {"n": len(errors), "n_weeks": n_weeks}
+    for level in levels:
+        pooled[level_key(level)] = _quantile_of_weeks(errors, level, n_weeks)
     if any(pooled[level_key(level)] is None for level in levels):
         return None
     return {
         "method": METHOD,
         "residuals": MONITORED,
-        "weeks": weeks,
+        "weeks": window,
         "levels": list(levels),
-        "min_residuals": min_errors,
+        "min_weeks": min_weeks,
         "pooled": pooled,
         "by_horizon": {},
     }
+
+
+def _quantile_of_weeks(errors: np.ndarray, level: float, n_weeks: int) -> float | None:
+    """The conformal quantile of `errors` with the n + 1 correction counted in weeks."""
+    values = np.sort(np.abs(errors))
+    rank = math.ceil(len(values) * level * (n_weeks + 1) / n_weeks - 1e-9)
+    if rank > len(values):
+        return None
+    return float(values[rank - 1])
 
 
 def source(intervals: dict | None) -> str | None:

@@ -1,5 +1,5 @@
 """The intervals a forecast is made with: the champion's backtest's until its own scored
-forecasts are enough, then recalibrated on those of the latest weeks."""
+forecasts span enough weeks, then recalibrated on those of the latest weeks."""
 
 from __future__ import annotations
 
@@ -38,19 +38,27 @@ def con(tmp_path):
         yield con
 
 
-def score(con, model_id: str, errors: list[float], *, last: date = LATEST) -> None:
+def score(
+    con, model_id: str, errors: list[float], *, last: date = LATEST, forecast: str = "f"
+) -> None:
     """Scored forecast weeks of `model_id`, one a week back from `last`, with these errors."""
     for at, error in enumerate(errors):
         week = last - timedelta(weeks=at)
         con.execute(
             "insert into ml.forecast_errors values (?, ?, ?, 'plan.csv', null, 1, 500, "
             "500 + ?, ?, abs(?), null, null, null, null, 'monitor-1', now())",
-            [f"f-{model_id}-{at}", week, model_id, error, error, error],
+            [f"{forecast}-{model_id}-{at}", week, model_id, error, error, error],
         )
 
 
 def test_the_backtest_stands_until_the_champion_has_enough_scored_forecasts(con):
     score(con, "ridge-1", [10.0] * 19)
+    assert forecast_intervals(con, champion(), IntervalSettings()) is BACKTEST
+
+
+def test_many_forecasts_of_few_weeks_are_not_enough(con):
+    for issue in range(8):  # 8 forecasts of each of 5 weeks: 40 errors, 5 weeks' evidence
+        score(con, "ridge-1", [10.0] * 5, forecast=f"issue{issue}")
     assert forecast_intervals(con, champion(), IntervalSettings()) is BACKTEST
 
 

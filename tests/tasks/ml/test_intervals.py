@@ -94,9 +94,24 @@ def test_fewer_than_twenty_residuals_cannot_be_configured():
 
 def test_recalibration_takes_the_conformal_quantiles_of_the_scored_errors_pooled():
     errors = np.arange(1.0, 41.0) * np.where(np.arange(40) % 2, 1, -1)  # signs do not matter
-    intervals = recalibrate(errors, [0.8, 0.95], min_errors=20, weeks=52)
+    weeks = np.arange(40)  # one forecast a week: the correction is split conformal's n + 1
+    intervals = recalibrate(errors, weeks, [0.8, 0.95], min_weeks=20, window=52)
     assert intervals["residuals"] == "monitored" and intervals["pooled"]["n"] == 40
     assert intervals["pooled"]["0.8"] == 33.0  # ceil(41 * 0.8) = 33rd smallest |error|
     assert intervals["pooled"]["0.95"] == 39.0  # ceil(41 * 0.95) = 39th
     assert half_width(intervals, 0.8, 1) == half_width(intervals, 0.8, 9) == 33.0
-    assert recalibrate(errors[:19], [0.8, 0.95], min_errors=20, weeks=52) is None
+    assert recalibrate(errors[:19], weeks[:19], [0.8, 0.95], min_weeks=20, window=52) is None
+
+
+def test_recalibration_counts_weeks_not_errors():
+    """Eight horizons of one week miss together: 40 errors of 5 weeks are 5 weeks' evidence."""
+    errors = np.arange(1.0, 41.0)
+    assert recalibrate(errors, np.repeat(np.arange(5), 8), [0.8], 20, 52) is None
+    errors = np.arange(1.0, 161.0)  # 160 errors of 20 weeks, 8 each
+    weeks = np.repeat(np.arange(20), 8)
+    intervals = recalibrate(errors, weeks, [0.8, 0.95], min_weeks=20, window=52)
+    assert intervals["pooled"]["n"] == 160 and intervals["pooled"]["n_weeks"] == 20
+    # the quantile at 0.8 * 21 / 20 = 0.84: the 135th smallest; counted per error it would
+    # be ceil(161 * 0.8) = the 129th, too narrow for one more week of 8 errors
+    assert intervals["pooled"]["0.8"] == 135.0 > conformal_quantile(errors, 0.8) == 129.0
+    assert intervals["pooled"]["0.95"] == 160.0  # 0.95 * 21 / 20 = 0.9975: the 160th

@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     _environment(work)
     from flows.pipeline import pipeline
     from hhcast.deliveries import Drift, WeeklyDeliveries, mondays
+    from tasks.states import outcome_of
 
     drift_from = date.fromisoformat(args.drift_from)
     first_monday = drift_from - timedelta(weeks=args.weeks_before)
@@ -88,8 +89,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         started = time.perf_counter()
         state = pipeline(return_state=True)
         seconds = time.perf_counter() - started
-        summary = state.result(raise_on_failure=False)
-        summary = getattr(summary, "data", summary)
+        summary = outcome_of(state)
         row = {"week": monday.isoformat(), "seconds": round(seconds, 2), "state": state.type.value}
         if getattr(summary, "monitored", None):
             row["monitor"] = summary.monitored.headline()

@@ -46,6 +46,7 @@ def deliver_weekly(home: Path, preset: str, weeks: int) -> None:
     from flows.pipeline import pipeline
     from hhcast.sample import generate
     from hhcast.sample.presets import PRESETS
+    from tasks.states import outcome_of
 
     last_sunday = PRESETS[preset].end - timedelta(days=(PRESETS[preset].end.weekday() + 1) % 7)
     ends = [last_sunday - timedelta(weeks=k) for k in range(weeks, -1, -1)]
@@ -55,7 +56,7 @@ def deliver_weekly(home: Path, preset: str, weeks: int) -> None:
         monday = end - timedelta(days=6)
         start = None if number == 0 else date(monday.year, monday.month, 1)
         generate(home, preset=preset, seed=7, start=start, end=end)
-        summary = pipeline(return_state=True).result(raise_on_failure=False)
+        summary = outcome_of(pipeline(return_state=True))
         headline = summary.headline() if hasattr(summary, "headline") else summary
         print(f"delivered to {end} ({time.perf_counter() - started:.0f} s): {headline}")
 

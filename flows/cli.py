@@ -327,12 +327,7 @@ def _report(args: argparse.Namespace) -> int:
     from hhcast.config import load_settings
 
     settings = load_settings()
-    if not settings.warehouse.path.exists():  # a report never creates a warehouse
-        print(
-            f"hhcast report: warehouse {settings.warehouse} does not exist yet: run "
-            "`hhcast run` (or `hhcast demo`) first",
-            file=sys.stderr,
-        )
+    if _missing_warehouse("report", settings, "run `hhcast run` (or `hhcast demo`) first"):
         return CONFIGURATION
     if args.out is None:
         from flows.report import report
@@ -351,6 +346,18 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_warehouse(command: str, settings, then: str) -> bool:
+    """True, said on stderr with what to do, when the warehouse does not exist: a command
+    that only reads it or changes a decision in it never creates one."""
+    if settings.warehouse.path.exists():
+        return False
+    print(
+        f"hhcast {command}: warehouse {settings.warehouse} does not exist yet: {then}",
+        file=sys.stderr,
+    )
+    return True
+
+
 def _models(args: argparse.Namespace) -> int:
     import polars as pl
 
@@ -358,7 +365,12 @@ def _models(args: argparse.Namespace) -> int:
     from tasks.ml.registry import list_models
     from warehouse.connection import connect
 
-    with connect(load_settings().warehouse, read_only=True) as con:
+    # the replica, as `hhcast sql` reads it: the live file is locked while a flow writes it
+    warehouse = load_settings().warehouse
+    source = _replica_to_read(warehouse, "models")
+    with connect(source, read_only=True) as con:
+        if source != warehouse.path:
+            _say_how_old(warehouse, con, "models")
         table = list_models(con)
     with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=200):
         print(table)
@@ -372,12 +384,7 @@ def _rollback(args: argparse.Namespace) -> int:
     from warehouse.replica import publish
 
     settings = load_settings()
-    if not settings.warehouse.path.exists():  # a rollback never creates a warehouse
-        print(
-            f"hhcast rollback: warehouse {settings.warehouse} does not exist: there is no "
-            "champion to roll back",
-            file=sys.stderr,
-        )
+    if _missing_warehouse("rollback", settings, "there is no champion to roll back"):
         return CONFIGURATION
     wait = settings.warehouse.writer_lock_timeout_seconds
     with (
@@ -404,10 +411,10 @@ def _sql(args: argparse.Namespace) -> int:
     from warehouse.connection import connect
 
     warehouse = load_settings().warehouse
-    source = warehouse.path if args.live else _replica_to_read(warehouse)
+    source = warehouse.path if args.live else _replica_to_read(warehouse, "sql")
     with connect(source, read_only=True) as con:
         if source != warehouse.path:
-            _say_how_old(warehouse, con)
+            _say_how_old(warehouse, con, "sql")
         try:
             frame = con.sql(args.query).pl()
         except duckdb.Error as exc:
@@ -418,7 +425,7 @@ def _sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def _replica_to_read(warehouse) -> Path:
+def _replica_to_read(warehouse, command: str) -> Path:
     """The replica, or the live file (saying so) when there is none yet."""
     replica = warehouse.replica_path
     if replica is not None and replica.exists():
@@ -429,26 +436,30 @@ def _replica_to_read(warehouse) -> Path:
             if replica is None
             else f"no replica at {replica} yet (each flow publishes it when it finishes)"
         )
-        print(f"hhcast sql: {why}: reading the live warehouse {warehouse.path}", file=sys.stderr)
+        print(
+            f"hhcast {command}: {why}: reading the live warehouse {warehouse.path}",
+            file=sys.stderr,
+        )
     return warehouse.path
 
 
-def _say_how_old(warehouse, con) -> None:
+def _say_how_old(warehouse, con, command: str) -> None:
     """One line on stderr when the replica is older than the warehouse's last commit."""
     from warehouse.replica import lag, read_stamp
 
     stamp = read_stamp(con)
     if stamp is None:
         print(
-            f"hhcast sql: {warehouse.replica_path} has no meta.replica row, so it is no "
+            f"hhcast {command}: {warehouse.replica_path} has no meta.replica row, so it is no "
             "replica hhcast published; reading it anyway",
             file=sys.stderr,
         )
         return
     if stamp.source_file != str(warehouse.path.resolve()):  # two warehouses, one replica name
         print(
-            f"hhcast sql: {warehouse.replica_path} was published from {stamp.source_file}, not "
-            f"from {warehouse.path}; give each warehouse its own warehouse.replica",
+            f"hhcast {command}: {warehouse.replica_path} was published from "
+            f"{stamp.source_file}, not from {warehouse.path}; give each warehouse its own "
+            "warehouse.replica",
             file=sys.stderr,
         )
         return
@@ -456,7 +467,7 @@ def _say_how_old(warehouse, con) -> None:
     if behind is not None:
         published = stamp.published_at.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         print(
-            f"hhcast sql: the replica ({stamp.published_by}, {published}) is "
+            f"hhcast {command}: the replica ({stamp.published_by}, {published}) is "
             f"{_duration(behind)} older than the warehouse's last commit; a flow is writing "
             "or ended before publishing. `hhcast sql --live` reads the warehouse itself",
             file=sys.stderr,

@@ -46,7 +46,7 @@ def test_a_missing_config_file_named_by_hhcast_config_is_an_error(monkeypatch, c
 
 def test_rollback_on_a_missing_warehouse_says_so_and_creates_nothing(env, paths, capsys):
     assert main(["rollback"]) == 2
-    assert "does not exist: there is no champion to roll back" in capsys.readouterr().err
+    assert "does not exist yet: there is no champion to roll back" in capsys.readouterr().err
     assert not paths["warehouse"].exists()
     assert not paths["warehouse"].parent.exists()
 
@@ -308,10 +308,11 @@ def test_the_executable_exits_with_its_code_after_every_exit_function_minus_the_
 
 def _warehouse_with_a_replica_behind(settings) -> None:
     """A warehouse of 3 events whose replica was published at 2: the replica is behind."""
-    from warehouse.connection import connect, writing
+    from warehouse.connection import connect, ensure_schema, writing
     from warehouse.replica import publish
 
     with writing(settings.warehouse, timeout=30), connect(settings.warehouse) as con:
+        ensure_schema(con)  # ml.models, for `hhcast models`
         con.execute("create table events as select range as n from range(2)")
         publish(con, settings.warehouse, published_by="ingest")
         con.execute("insert into events values (2)")
@@ -380,12 +381,15 @@ def test_sql_answers_from_the_replica_while_a_flow_holds_the_warehouse(settings,
             assert flow.poll() is None, "the writing process did not start"
             time.sleep(0.05)
         assert main(["sql", "select count(*) as events from events"]) == 0
+        sql_out, sql_err = capsys.readouterr()
+        assert main(["models"]) == 0  # the registry too, from the replica
         assert flow.poll() is None  # answered while the flow still held the warehouse
     finally:
         release.touch()
         flow.wait(timeout=60)
+    assert "│ 2      │" in sql_out and "older than the warehouse's last commit" in sql_err
     out, err = capsys.readouterr()
-    assert "│ 2      │" in out and "older than the warehouse's last commit" in err
+    assert "model_id" in out and "hhcast models: the replica (ingest, " in err
 
 
 def test_sql_on_a_replica_another_warehouse_published_says_so(settings, capsys):

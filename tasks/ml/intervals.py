@@ -34,16 +34,24 @@ SOURCE = "backtest"  # whose residuals: the backtest folds' out-of-sample weeks
 MONITORED = "monitored"  # ... or the champion's own scored forecasts (recalibrate)
 
 
-def conformal_quantile(residuals: np.ndarray, level: float) -> float | None:
+def conformal_quantile(
+    residuals: np.ndarray, level: float, units: int | None = None
+) -> float | None:
     """The ceil((n + 1) * level)-th smallest |residual|, or None when n is too small for it.
 
     The n + 1 (not n) counts the week being forecast among the exchangeable errors: it is what
-    makes the coverage at least `level` for a finite n, not only as n grows.
+    makes the coverage at least `level` for a finite n, not only as n grows. When the n
+    residuals come in `units` exchangeable groups (the weeks of forecasts at several horizons),
+    the one counted is a group: the ceil(n * level * (units + 1) / units)-th.
     """
     values = np.sort(np.abs(np.asarray(residuals, dtype=float)))
+    n = len(values)
     # - 1e-9: a whole rank must stay whole; in floats 10 * 0.7 is 7.000000000000001, not 7
-    rank = math.ceil((len(values) + 1) * level - 1e-9)
-    if rank > len(values):
+    if units is None:
+        rank = math.ceil((n + 1) * level - 1e-9)
+    else:
+        rank = math.ceil(n * level * (units + 1) / units - 1e-9)
+    if rank > n:
         return None
     return float(values[rank - 1])
 
@@ -92,13 +100,12 @@ def recalibrate(
     week being forecast counted among them as split conformal counts the next error.
     `window` is how far back the errors reach, kept in the result to say what it stood on.
     """
-    errors = np.asarray(errors, dtype=float)
     n_weeks = len(np.unique(weeks))
     if n_weeks < min_weeks:
         return None
     pooled = {"n": len(errors), "n_weeks": n_weeks}
     for level in levels:
-        pooled[level_key(level)] = _quantile_of_weeks(errors, level, n_weeks)
+        pooled[level_key(level)] = conformal_quantile(errors, level, units=n_weeks)
     if any(pooled[level_key(level)] is None for level in levels):
         return None
     return {
@@ -110,15 +117,6 @@ def recalibrate(
         "pooled": pooled,
         "by_horizon": {},
     }
-
-
-def _quantile_of_weeks(errors: np.ndarray, level: float, n_weeks: int) -> float | None:
-    """The conformal quantile of `errors` with the n + 1 correction counted in weeks."""
-    values = np.sort(np.abs(errors))
-    rank = math.ceil(len(values) * level * (n_weeks + 1) / n_weeks - 1e-9)
-    if rank > len(values):
-        return None
-    return float(values[rank - 1])
 
 
 def source(intervals: dict | None) -> str | None:

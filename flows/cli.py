@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -363,14 +365,9 @@ def _models(args: argparse.Namespace) -> int:
 
     from hhcast.config import load_settings
     from tasks.ml.registry import list_models
-    from warehouse.connection import connect
 
     # the replica, as `hhcast sql` reads it: the live file is locked while a flow writes it
-    warehouse = load_settings().warehouse
-    source = _replica_to_read(warehouse, "models")
-    with connect(source, read_only=True) as con:
-        if source != warehouse.path:
-            _say_how_old(warehouse, con, "models")
+    with _reading(load_settings().warehouse, "models") as con:
         table = list_models(con)
     with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=200):
         print(table)
@@ -408,13 +405,8 @@ def _sql(args: argparse.Namespace) -> int:
     import polars as pl
 
     from hhcast.config import load_settings
-    from warehouse.connection import connect
 
-    warehouse = load_settings().warehouse
-    source = warehouse.path if args.live else _replica_to_read(warehouse, "sql")
-    with connect(source, read_only=True) as con:
-        if source != warehouse.path:
-            _say_how_old(warehouse, con, "sql")
+    with _reading(load_settings().warehouse, "sql", live=args.live) as con:
         try:
             frame = con.sql(args.query).pl()
         except duckdb.Error as exc:
@@ -423,6 +415,19 @@ def _sql(args: argparse.Namespace) -> int:
     with pl.Config(tbl_rows=args.rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=200):
         print(frame)
     return 0
+
+
+@contextmanager
+def _reading(warehouse, command: str, live: bool = False) -> Iterator:
+    """A read-only connection to the replica (saying when it lags), or with `live` to the
+    warehouse itself."""
+    from warehouse.connection import connect
+
+    source = warehouse.path if live else _replica_to_read(warehouse, command)
+    with connect(source, read_only=True) as con:
+        if source != warehouse.path:
+            _say_how_old(warehouse, con, command)
+        yield con
 
 
 def _replica_to_read(warehouse, command: str) -> Path:
